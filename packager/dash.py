@@ -1,0 +1,140 @@
+"""A static DASH MPD (ISO/IEC 23009-1, DASH-IF IOP), rendered with ``mpegdash``.
+
+SegmentTemplate with a SegmentTimeline built from the written segments' real decode times and
+durations, one video AdaptationSet and one audio AdaptationSet per language.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from mpegdash.nodes import (
+    S,
+    AdaptationSet,
+    Descriptor,
+    MPEGDASH,
+    Period,
+    Representation,
+    SegmentTemplate,
+    SegmentTimeline,
+)
+from mpegdash.parser import MPEGDASHParser
+
+from packager.model import DASH_SEGMENT_TEMPLATE, INIT_NAME, Presentation, Rendition
+
+PROFILES = "urn:mpeg:dash:profile:isoff-live:2011,urn:mpeg:dash:profile:cmaf:2019"
+CHANNEL_SCHEME = "urn:mpeg:dash:23003:3:audio_channel_configuration:2011"
+ROLE_SCHEME = "urn:mpeg:dash:role:2011"
+
+
+def iso_duration(seconds: Fraction) -> str:
+    """xs:duration with microsecond precision, e.g. ``PT10.000000S``."""
+    return f"PT{float(seconds):.6f}S"
+
+
+def frame_rate(rate: Fraction) -> str:
+    """@frameRate (§5.3.7.2): an integer or ``num/den``."""
+    return str(rate.numerator) if rate.denominator == 1 else f"{rate.numerator}/{rate.denominator}"
+
+
+def timeline(rendition: Rendition) -> SegmentTimeline:
+    """S elements with run-length repeats; ``t`` is given where the timeline starts or jumps."""
+    entries: list[S] = []
+    expected: int | None = None
+    for segment in rendition.segments:
+        last = entries[-1] if entries else None
+        if last is not None and segment.start == expected and segment.duration == last.d:
+            last.r = (last.r or 0) + 1
+        else:
+            entry = S()
+            entry.d = segment.duration
+            if segment.start != expected:
+                entry.t = segment.start
+            entries.append(entry)
+        expected = segment.start + segment.duration
+    result = SegmentTimeline()
+    result.Ss = entries
+    return result
+
+
+def _template(rendition: Rendition) -> SegmentTemplate:
+    template = SegmentTemplate()
+    template.timescale = rendition.timescale
+    template.initialization = f"{rendition.path}/{INIT_NAME}"
+    template.media = f"{rendition.path}/{DASH_SEGMENT_TEMPLATE}"
+    template.start_number = 1
+    template.segment_timelines = [timeline(rendition)]
+    return template
+
+
+def _descriptor(scheme: str, value: str) -> Descriptor:
+    d = Descriptor()
+    d.scheme_id_uri = scheme
+    d.value = value
+    return d
+
+
+def _video_set(renditions: tuple[Rendition, ...]) -> AdaptationSet:
+    aset = AdaptationSet()
+    aset.id = 0
+    aset.content_type = "video"
+    aset.mime_type = "video/mp4"
+    aset.segment_alignment = "true"
+    aset.start_with_sap = 1
+    aset.max_width = max(r.width for r in renditions)
+    aset.max_height = max(r.height for r in renditions)
+    rates = [r.frame_rate for r in renditions if r.frame_rate]
+    if rates:
+        aset.max_frame_rate = frame_rate(max(rates))
+    aset.representations = []
+    for r in sorted(renditions, key=lambda r: r.peak_bitrate):
+        rep = Representation()
+        rep.id = r.id
+        rep.bandwidth = r.peak_bitrate
+        rep.codecs = r.codec
+        rep.width = r.width
+        rep.height = r.height
+        rep.sar = "1:1"
+        if r.frame_rate:
+            rep.frame_rate = frame_rate(r.frame_rate)
+        rep.segment_templates = [_template(r)]
+        aset.representations.append(rep)
+    return aset
+
+
+def _audio_set(index: int, rendition: Rendition) -> AdaptationSet:
+    aset = AdaptationSet()
+    aset.id = index
+    aset.content_type = "audio"
+    aset.mime_type = "audio/mp4"
+    aset.lang = rendition.language
+    aset.segment_alignment = "true"
+    aset.start_with_sap = 1
+    aset.roles = [_descriptor(ROLE_SCHEME, "main")]
+    rep = Representation()
+    rep.id = f"audio-{rendition.id}"
+    rep.bandwidth = rendition.peak_bitrate
+    rep.codecs = rendition.codec
+    rep.audio_sampling_rate = str(rendition.sample_rate)
+    rep.audio_channel_configurations = [_descriptor(CHANNEL_SCHEME, str(rendition.channels))]
+    rep.segment_templates = [_template(rendition)]
+    aset.representations = [rep]
+    return aset
+
+
+def render_mpd(presentation: Presentation) -> str:
+    mpd = MPEGDASH()
+    mpd.xmlns = "urn:mpeg:dash:schema:mpd:2011"
+    mpd.type = "static"
+    mpd.profiles = PROFILES
+    mpd.media_presentation_duration = iso_duration(presentation.duration)
+    mpd.max_segment_duration = iso_duration(presentation.max_segment_duration)
+    mpd.min_buffer_time = iso_duration(presentation.max_segment_duration)
+    period = Period()
+    period.id = "0"
+    period.start = "PT0S"
+    period.adaptation_sets = [_video_set(presentation.video)]
+    period.adaptation_sets += [_audio_set(i + 1, a) for i, a in enumerate(presentation.audio)]
+    mpd.periods = [period]
+    text: str = MPEGDASHParser.get_as_doc(mpd).toprettyxml(indent="  ", encoding="UTF-8").decode()
+    return text

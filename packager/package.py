@@ -1,0 +1,137 @@
+"""Turn encoded fragmented-MP4 renditions into a CMAF title folder with HLS and DASH manifests."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal
+
+from packager import dash, hls
+from packager.codecs import codec_string
+from packager.model import (
+    IFRAME_PLAYLIST,
+    INIT_NAME,
+    MASTER_PLAYLIST,
+    MEDIA_PLAYLIST,
+    MPD_NAME,
+    Presentation,
+    Rendition,
+    segment_name,
+)
+from packager.samples import Sample, iter_samples, read_header
+from packager.segmenter import CutPlan, SegmentInfo, cut_track, init_segment, plan_cuts
+from vodpipe.errors import PackagingError
+
+
+@dataclass(frozen=True)
+class EncodedTrack:
+    """A rendition that the encoder wrote: fragmented MP4 with a single track."""
+
+    kind: Literal["video", "audio"]
+    id: str
+    path: Path
+    language: str = "und"
+
+
+def _keyframes(track: EncodedTrack) -> tuple[list[int], int]:
+    with track.path.open("rb") as f:
+        _, header = read_header(f)
+        times = [s.decode_time for s in iter_samples(f, header) if s.is_sync]
+    return times, header.timescale
+
+
+def _counting(samples: Iterator[Sample], durations: Counter[int]) -> Iterator[Sample]:
+    for sample in samples:
+        durations[sample.duration] += 1
+        yield sample
+
+
+def _package_track(track: EncodedTrack, plan: CutPlan, out: Path) -> Rendition:
+    folder = out / track.kind / track.id
+    folder.mkdir(parents=True, exist_ok=True)
+    durations: Counter[int] = Counter()
+    segments: list[SegmentInfo] = []
+    with track.path.open("rb") as f:
+        moov, header = read_header(f)
+        expected = "vide" if track.kind == "video" else "soun"
+        if header.handler != expected:
+            raise PackagingError(f"{track.path.name}: track is '{header.handler}', not '{expected}'")
+        (folder / INIT_NAME).write_bytes(init_segment(moov))
+        cut = cut_track(
+            _counting(iter_samples(f, header), durations),
+            plan,
+            header.timescale,
+            header.track_id,
+            video=track.kind == "video",
+            label=f"{track.kind} {track.id}",
+        )
+        for info, data in cut:
+            (folder / segment_name(info.number)).write_bytes(data)
+            segments.append(info)
+    entry = header.entry
+    common = durations.most_common(1)[0][0] if durations else 0
+    return Rendition(
+        kind=track.kind,
+        id=track.id,
+        codec=codec_string(entry),
+        timescale=header.timescale,
+        segments=tuple(segments),
+        width=entry.width,
+        height=entry.height,
+        frame_rate=Fraction(header.timescale, common) if track.kind == "video" and common else None,
+        language=track.language,
+        channels=entry.channel_count,
+        sample_rate=entry.sample_rate,
+    )
+
+
+def check_alignment(video: Sequence[Rendition]) -> None:
+    """Every rung must share the reference's segment boundaries, to the tick."""
+    reference = video[0]
+    bounds = [(s.start, s.duration) for s in reference.segments]
+    for rung in video[1:]:
+        if rung.timescale != reference.timescale or [(s.start, s.duration) for s in rung.segments] != bounds:
+            raise PackagingError(f"video {rung.id}: segment boundaries differ from video {reference.id}")
+
+
+def package(tracks: Sequence[EncodedTrack], out: Path, target: Fraction) -> Presentation:
+    """Write init and media segments, then every manifest, into ``out``."""
+    video_tracks = [t for t in tracks if t.kind == "video"]
+    if not video_tracks:
+        raise PackagingError("nothing to package: no video rendition")
+    keyframes, timescale = _keyframes(video_tracks[0])
+    plan = plan_cuts(keyframes, timescale, target)
+    video = tuple(_package_track(t, plan, out) for t in video_tracks)
+    check_alignment(video)
+    audio = tuple(_package_track(t, plan, out) for t in tracks if t.kind == "audio")
+    presentation = Presentation(video, audio)
+    write_manifests(presentation, out)
+    return presentation
+
+
+def write_manifests(presentation: Presentation, out: Path) -> None:
+    for rendition in (*presentation.video, *presentation.audio):
+        folder = out / rendition.path
+        (folder / MEDIA_PLAYLIST).write_text(hls.media_playlist(rendition))
+        if rendition.kind == "video":
+            (folder / IFRAME_PLAYLIST).write_text(hls.iframe_playlist(rendition))
+    (out / MASTER_PLAYLIST).write_text(hls.master_playlist(presentation))
+    (out / MPD_NAME).write_text(dash.render_mpd(presentation))
+
+
+MANIFEST_SUFFIXES = (".m3u8", ".mpd")
+
+
+def publish_order(folder: Path) -> list[Path]:
+    """Files in the order they must be published: media first, then playlists, top-level last."""
+
+    def rank(path: Path) -> tuple[int, str]:
+        rel = path.relative_to(folder).as_posix()
+        if path.suffix not in MANIFEST_SUFFIXES:
+            return 0, rel
+        return (1 if "/" in rel else 2), rel
+
+    return sorted((p for p in folder.rglob("*") if p.is_file()), key=rank)

@@ -1,0 +1,128 @@
+"""The embedded default store: a directory on local disk.
+
+Writes go to a temporary file in the target folder, are flushed, and renamed into place, so a
+reader never sees half an object. ETags are SHA-256 digests of the content, computed once per
+file version and remembered by (inode, mtime, size).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import mimetypes
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from threading import Lock
+from typing import BinaryIO
+
+from storage.base import ObjectInfo, validate_key
+from vodpipe.errors import ObjectNotFoundError, StorageError
+
+_CHUNK = 1 << 20
+
+
+def _digest(stream: BinaryIO) -> str:
+    h = hashlib.sha256()
+    while chunk := stream.read(_CHUNK):
+        h.update(chunk)
+    return h.hexdigest()
+
+
+class LocalStore:
+    """An :class:`~storage.base.ObjectStore` over a directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._etags: dict[tuple[int, int, int], str] = {}
+        self._lock = Lock()
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / validate_key(key)).resolve()
+        if not path.is_relative_to(self.root):  # defence in depth: validate_key already refuses
+            raise StorageError(f"key {key!r} leaves the store")
+        return path
+
+    def _write(self, key: str, source: BinaryIO) -> ObjectInfo:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(source, out, _CHUNK)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return self.stat(key)
+
+    def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> ObjectInfo:
+        return self._write(key, io.BytesIO(data))
+
+    def put_file(self, key: str, path: Path, content_type: str | None = None) -> ObjectInfo:
+        with path.open("rb") as source:
+            return self._write(key, source)
+
+    def _open(self, key: str) -> BinaryIO:
+        try:
+            return self._path(key).open("rb")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise ObjectNotFoundError(f"no object at {key}") from None
+
+    def get_bytes(self, key: str) -> bytes:
+        with self._open(key) as f:
+            return f.read()
+
+    def get_range(self, key: str, start: int, end: int) -> bytes:
+        with self._open(key) as f:
+            f.seek(start)
+            return f.read(end - start + 1)
+
+    def download(self, key: str, path: Path) -> None:
+        with self._open(key) as f, path.open("wb") as out:
+            shutil.copyfileobj(f, out, _CHUNK)
+
+    def stat(self, key: str) -> ObjectInfo:
+        path = self._path(key)
+        try:
+            st = path.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            raise ObjectNotFoundError(f"no object at {key}") from None
+        if not path.is_file():
+            raise ObjectNotFoundError(f"no object at {key}")
+        version = (st.st_ino, st.st_mtime_ns, st.st_size)
+        with self._lock:
+            etag = self._etags.get(version)
+        if etag is None:
+            with path.open("rb") as f:
+                etag = _digest(f)
+            with self._lock:
+                self._etags[version] = etag
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        modified = datetime.fromtimestamp(st.st_mtime, UTC)
+        return ObjectInfo(key, st.st_size, etag, modified, content_type)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list(self, prefix: str) -> Iterator[str]:
+        folder = self.root / prefix.rpartition("/")[0] if "/" in prefix else self.root
+        keys = []
+        for path in folder.rglob("*") if folder.is_dir() else ():
+            if path.is_file() and not path.name.startswith(".tmp-"):
+                key = path.relative_to(self.root).as_posix()
+                if key.startswith(prefix):
+                    keys.append(key)
+        return iter(sorted(keys))
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def local_path(self, key: str) -> Path | None:
+        return self._path(key)

@@ -1,0 +1,89 @@
+"""One error tree for the whole product.
+
+Each class carries the HTTP status and RFC 9457 problem type that the origin's middleware uses,
+and the message is the one line that the command line prints. Messages say what was wrong and
+what to do about it.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class VodpipeError(Exception):
+    """Root of every error vodpipe reports to a user."""
+
+    status: ClassVar[int] = 500
+    problem_type: ClassVar[str] = "about:blank"
+    title: ClassVar[str] = "Internal error"
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else self.title
+
+
+class ConfigError(VodpipeError, ValueError):
+    """A setting or ladder file is invalid."""
+
+    problem_type = "https://vodpipe.dev/problems/config"
+    title = "Invalid configuration"
+
+
+class InvalidMasterError(VodpipeError, ValueError):
+    """The uploaded master cannot be used: missing, not media, corrupt, out of bounds."""
+
+    status = 422
+    problem_type = "https://vodpipe.dev/problems/invalid-master"
+    title = "Invalid master"
+
+
+class EncodeError(VodpipeError, RuntimeError):
+    """FFmpeg failed; the message carries the last lines of its stderr."""
+
+    problem_type = "https://vodpipe.dev/problems/encode-failed"
+    title = "Encode failed"
+
+
+class PackagingError(VodpipeError, ValueError):
+    """The encoded media cannot be packaged (misaligned keyframes, malformed boxes)."""
+
+    problem_type = "https://vodpipe.dev/problems/packaging-failed"
+    title = "Packaging failed"
+
+
+class BoxParseError(PackagingError):
+    """An ISO-BMFF box is truncated, malformed or of an unsupported version."""
+
+    def __init__(self, fourcc: str, offset: int, reason: str) -> None:
+        super().__init__(f"box '{fourcc}' at offset {offset}: {reason}")
+        self.fourcc = fourcc
+        self.offset = offset
+
+
+class StorageError(VodpipeError, OSError):
+    """The object store failed or an object is missing."""
+
+    title = "Storage error"
+
+
+class ObjectNotFoundError(StorageError, KeyError):
+    status = 404
+    problem_type = "https://vodpipe.dev/problems/not-found"
+    title = "Not found"
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.message
+
+
+class TitleNotFoundError(VodpipeError, LookupError):
+    status = 404
+    problem_type = "https://vodpipe.dev/problems/title-not-found"
+    title = "Title not found"
+
+
+class RequestError(VodpipeError, ValueError):
+    """A malformed HTTP request."""
+
+    status = 400
+    problem_type = "https://vodpipe.dev/problems/bad-request"
+    title = "Bad request"
