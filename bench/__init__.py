@@ -1,0 +1,1 @@
+"""Benchmarks: each prints JSON and compares vodpipe with a peer measured in the same run."""

@@ -1,0 +1,1 @@
+"""Encoding: ladder planning, FFmpeg argument building, progress, the FFmpeg runner."""

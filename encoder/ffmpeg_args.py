@@ -1,0 +1,136 @@
+"""The FFmpeg command for a ladder: one process decodes the master once and encodes every rung.
+
+A pure function of an :class:`EncodeJob`; ``ffmpeg-python`` assembles the filter graph and the
+argument list. Tests compare its output with expected lists.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import ffmpeg
+
+from encoder.ladder import AudioSettings, PlannedRung
+
+VIDEO_TIMESCALE = 90_000  # exact for 23.976, 24, 25, 29.97, 30, 50, 59.94 and 60 fps
+# Fragmented MP4 that the packager re-cuts: an empty moov, a fragment per keyframe, and
+# signed composition offsets so that presentation starts at decode time 0 without edit lists.
+VIDEO_MOVFLAGS = "+frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets"
+AUDIO_MOVFLAGS = "+frag_keyframe+empty_moov+default_base_moof"
+# BT.2100 PQ/HLG to BT.709 SDR through linear light (zimg), Hable curve.
+TONEMAP = [
+    ("zscale", {"t": "linear", "npl": 100}),
+    ("format", {"pix_fmts": "gbrpf32le"}),
+    ("zscale", {"p": "bt709"}),
+    ("tonemap", {"tonemap": "hable", "desat": 0}),
+    ("zscale", {"t": "bt709", "m": "bt709", "r": "tv"}),
+]
+
+
+@dataclass(frozen=True)
+class AudioOutput:
+    stream: int  # index among the master's audio streams
+    id: str  # folder name: the language, with -2, -3... for repeats
+    language: str = "und"
+
+
+@dataclass(frozen=True)
+class EncodeJob:
+    master: Path
+    out_dir: Path
+    rungs: tuple[PlannedRung, ...]
+    audio: tuple[AudioOutput, ...]
+    audio_settings: AudioSettings
+    frame_rate: Fraction
+    gop_seconds: float = 2.0
+    preset: str = "veryfast"
+    profile: str = "high"
+    deinterlace: bool = False
+    constant_frame_rate: bool = True  # False: the source is VFR and is resampled to frame_rate
+    tonemap: bool = False
+
+
+def video_path(job: EncodeJob, rung: PlannedRung) -> Path:
+    return job.out_dir / f"video_{rung.name}.mp4"
+
+
+def audio_path(job: EncodeJob, output: AudioOutput) -> Path:
+    return job.out_dir / f"audio_{output.id}.mp4"
+
+
+def gop_frames(job: EncodeJob) -> int:
+    return max(1, round(job.gop_seconds * job.frame_rate))
+
+
+def _kbps(bits: int) -> str:
+    return f"{math.ceil(bits / 1000)}k"
+
+
+def _video_options(job: EncodeJob, rung: PlannedRung) -> dict[str, Any]:
+    gop = gop_frames(job)
+    # Keyframes are forced at every multiple of the GOP duration, in time, so that every rung
+    # has them at the same timestamps; x264's own keyframe decisions are pushed out of the way
+    # (keyint twice the GOP, no scene cuts) and GOPs are closed.
+    return {
+        "c:v": "libx264",
+        "preset": job.preset,
+        "profile:v": job.profile,
+        "b:v": _kbps(rung.bitrate),
+        "maxrate": _kbps(rung.maxrate),
+        "bufsize": _kbps(rung.bufsize),
+        "force_key_frames": f"expr:gte(t,n_forced*{job.gop_seconds:g})",
+        "forced-idr": 1,
+        "x264-params": f"keyint={2 * gop}:min-keyint={gop}:scenecut=0:open-gop=0",
+        "fps_mode": "passthrough",
+        "video_track_timescale": VIDEO_TIMESCALE,
+        "movflags": VIDEO_MOVFLAGS,
+        "f": "mp4",
+    }
+
+
+def _audio_options(job: EncodeJob) -> dict[str, Any]:
+    settings = job.audio_settings
+    return {
+        "c:a": "aac",
+        "b:a": _kbps(settings.bitrate),
+        "ac": settings.channels,
+        "ar": settings.sample_rate,
+        "movflags": AUDIO_MOVFLAGS,
+        "frag_duration": int(job.gop_seconds * 1_000_000),
+        "f": "mp4",
+    }
+
+
+def build_encode_args(ffmpeg_exe: str, job: EncodeJob) -> list[str]:
+    """The whole command line, executable first."""
+    source = ffmpeg.input(str(job.master))
+    video = source["v:0"]
+    if job.deinterlace:
+        video = video.filter("bwdif", mode="send_frame")
+    if not job.constant_frame_rate:
+        video = video.filter("fps", str(job.frame_rate))
+    if job.tonemap:
+        for name, options in TONEMAP:
+            video = video.filter(name, **options)
+    split = video.filter_multi_output("split", len(job.rungs))
+    outputs = []
+    for i, rung in enumerate(job.rungs):
+        scaled = (
+            split[i]
+            .filter("scale", rung.width, rung.height, flags="bicubic")
+            .filter("setsar", 1)
+            .filter("format", "yuv420p")
+        )
+        outputs.append(ffmpeg.output(scaled, str(video_path(job, rung)), **_video_options(job, rung)))
+    for output in job.audio:
+        stream = source[f"a:{output.stream}"]
+        outputs.append(ffmpeg.output(stream, str(audio_path(job, output)), **_audio_options(job)))
+    command = ffmpeg.merge_outputs(*outputs).global_args(
+        "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"
+    )
+    args: list[str] = command.compile(cmd=ffmpeg_exe)
+    return args

@@ -1,0 +1,1 @@
+"""Ingest: probe and validate masters, store them content-addressed, keep the title catalog."""

@@ -1,0 +1,1 @@
+"""The aiohttp origin: serves ``media/`` with edge-ready cache headers."""

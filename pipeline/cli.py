@@ -1,0 +1,167 @@
+"""The ``vodpipe`` command line. Errors print one line and exit non-zero; never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from aiohttp import web
+
+from ingest.catalog import Catalog, title_from_filename, validate_title
+from ingest.service import ingest_master
+from ingest.validate import MasterLimits
+from origin.app import make_app
+from origin.cache_policy import CachePolicy
+from pipeline.settings import Settings, current_settings
+from storage.local import LocalStore
+from vodpipe.errors import VodpipeError
+
+
+def _urls(settings: Settings, title: str, version: str, base: str | None = None) -> dict[str, str]:
+    root = f"{base or settings.base_url()}/media/{title}/{version}"
+    return {"hls": f"{root}/master.m3u8", "dash": f"{root}/manifest.mpd"}
+
+
+def ingest_and_process(settings: Settings, path: Path, title: str | None) -> tuple[str, str | None]:
+    """Ingest, then run the job (in-process on the embedded default). Returns title and version."""
+    from pipeline.tasks import process_title  # imports Celery only for commands that use it
+
+    store = LocalStore(settings.data_dir)
+    name = validate_title(title) if title else title_from_filename(path.name)
+    outcome = ingest_master(store, path, name, MasterLimits())
+    if not outcome.is_new and outcome.record.status == "published":
+        print(f"{name}: these bytes are already published; nothing to do", file=sys.stderr)
+        return name, outcome.record.published_version
+    result = process_title.delay(name)
+    if settings.broker_url:
+        print(f"{name}: queued as task {result.id}", file=sys.stderr)
+        return name, None
+    return name, result.get()["version"]
+
+
+def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    name, version = ingest_and_process(settings, Path(args.path), args.title)
+    if version:
+        for kind, url in _urls(settings, name, version).items():
+            print(f"{kind}: {url}")
+    return 0
+
+
+def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    record = Catalog(LocalStore(settings.data_dir)).get(validate_title(args.title))
+    print(json.dumps(asdict(record), indent=2, sort_keys=True))
+    return 0
+
+
+async def _serve(settings: Settings, host: str, port: int, on_ready: list[str] | None = None,
+                 title_version: tuple[str, str] | None = None) -> None:  # fmt: skip
+    store = LocalStore(settings.data_dir)
+    policy = CachePolicy(settings.manifest_max_age, settings.manifest_edge_max_age)
+    runner = web.AppRunner(make_app(store, policy))
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = runner.addresses[0][1] if runner.addresses else port
+    base = settings.public_url or f"http://{host}:{bound}"
+    print(f"origin: serving {settings.data_dir}/media at {base}/media/", flush=True)
+    if title_version:
+        for kind, url in _urls(settings, *title_version, base=base).items():
+            print(f"{kind}: {url}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    asyncio.run(_serve(settings, args.host or settings.host, settings.port if args.port is None else args.port))
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from encoder.runner import SubprocessRunner
+    from pipeline.demo import make_test_master
+
+    if args.master:
+        master = Path(args.master)
+    else:
+        master = settings.data_dir / "demo" / "test-master-30s.mp4"
+        if not master.exists():
+            print("demo: generating a 30 s 1080p test master with FFmpeg", file=sys.stderr)
+            make_test_master(SubprocessRunner(), settings.ffmpeg_exe(), master)
+    name, version = ingest_and_process(settings, master, args.title)
+    if version is None:
+        raise VodpipeError("the demo runs in-process; unset VODPIPE_BROKER_URL")
+    host = args.host or settings.host
+    port = settings.port if args.port is None else args.port
+    asyncio.run(_serve(settings, host, port, title_version=(name, version)))
+    return 0
+
+
+def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
+    from bench.encode import bench_encode
+
+    report = bench_encode(settings, Path(args.master) if args.master else None, args.runs)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vodpipe", description="Master in, adaptive title out.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="validate and store a master, then encode, package, publish")
+    p.add_argument("path")
+    p.add_argument("--title", help="title slug (default: from the file name)")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("serve", help="run the origin")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("demo", help="generate a master (or take one), publish it, serve it")
+    p.add_argument("master", nargs="?")
+    p.add_argument("--title", default="demo")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("status", help="print a title's record")
+    p.add_argument("title")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("bench", help="benchmarks that print JSON")
+    bench = p.add_subparsers(dest="bench", required=True)
+    b = bench.add_parser("encode", help="our ladder encode against one plain FFmpeg command")
+    b.add_argument("--master", help="master to encode (default: a generated 10 s 1080p master)")
+    b.add_argument("--runs", type=int, default=3)
+    b.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        status: int = args.func(current_settings(), args)
+        return status
+    except VodpipeError as exc:
+        print(f"vodpipe: error: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("vodpipe: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Settings, read once from ``VODPIPE_*`` environment variables into one typed object.
+
+Nothing else in vodpipe reads the environment.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, TypeVar
+
+from vodpipe.errors import ConfigError
+
+PREFIX = "VODPIPE_"
+T = TypeVar("T")
+
+
+def _fraction(value: str) -> Fraction:
+    result = Fraction(value)
+    if not 1 <= result <= 30:
+        raise ValueError("must be between 1 and 30 seconds")
+    return result
+
+
+def _port(value: str) -> int:
+    port = int(value)
+    if not 0 <= port <= 65535:
+        raise ValueError("must be a TCP port number")
+    return port
+
+
+def _nonnegative(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("must not be negative")
+    return number
+
+
+@dataclass(frozen=True)
+class Setting:
+    """How one field is read: its parser and the line for the README's table."""
+
+    parse: Callable[[str], Any]
+    doc: str
+
+
+def _setting(default: T, parse: Callable[[str], Any], doc: str) -> T:
+    return field(default=default, metadata={"setting": Setting(parse, doc)})
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = _setting(Path("var"), Path, "Root of the local object store (embedded default).")
+    ladder: Path | None = _setting(None, Path, "TOML file replacing the default bitrate ladder.")
+    segment_seconds: Fraction = _setting(Fraction(4), _fraction, "Target segment duration, seconds.")
+    ffmpeg: str | None = _setting(None, str, "FFmpeg executable; default: the imageio-ffmpeg build.")
+    scratch_dir: Path | None = _setting(None, Path, "Where encodes run; default: the system temp dir.")
+    host: str = _setting("127.0.0.1", str, "Address the origin listens on.")
+    port: int = _setting(8080, _port, "Port the origin listens on.")
+    public_url: str | None = _setting(None, str, "Base URL printed for players; default http://HOST:PORT.")
+    manifest_max_age: int = _setting(10, _nonnegative, "Browser max-age of manifests, seconds.")
+    manifest_edge_max_age: int = _setting(60, _nonnegative, "Edge (CDN-Cache-Control) max-age of manifests.")
+    broker_url: str | None = _setting(None, str, "Celery broker; unset runs jobs in-process (eager).")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = PREFIX + f.name.upper()
+            raw = env.get(name)
+            if raw is None or raw == "":
+                continue
+            setting: Setting = f.metadata["setting"]
+            try:
+                values[f.name] = setting.parse(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{name}={raw!r} is invalid: {exc}") from None
+        return cls(**values)
+
+    def ffmpeg_exe(self) -> str:
+        if self.ffmpeg:
+            return self.ffmpeg
+        import imageio_ffmpeg
+
+        exe: str = imageio_ffmpeg.get_ffmpeg_exe()
+        return exe
+
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+def settings_table() -> str:
+    """The README's settings table, generated from the fields so the two cannot drift."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for f in fields(Settings):
+        setting: Setting = f.metadata["setting"]
+        default = "" if f.default is None else str(f.default)
+        rows.append(f"| `{PREFIX}{f.name.upper()}` | `{default}` | {setting.doc} |")
+    return "\n".join(rows)
+
+
+@functools.cache
+def current_settings() -> Settings:
+    """The process's settings, read from the environment on first use."""
+    return Settings.from_env()
