@@ -1,0 +1,81 @@
+"""Shared fixtures: the FFmpeg binary, generated masters, the fast test ladder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import imageio_ffmpeg
+import pytest
+
+RESOURCES = Path(__file__).parent / "resources"
+FAST_LADDER = RESOURCES / "ladder-fast.toml"
+DASH_SCHEMA = RESOURCES / "dash" / "DASH-MPD.xsd"
+
+MakeMaster = Callable[..., Path]
+
+
+@pytest.fixture(scope="session")
+def ffmpeg_exe() -> str:
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def generate_master(
+    ffmpeg_exe: str,
+    path: Path,
+    *,
+    seconds: float = 10,
+    size: str = "960x540",
+    rate: str = "30",
+    audio: bool = True,
+    language: str = "eng",
+    extra: tuple[str, ...] = (),
+    video_filter: str | None = None,
+) -> Path:
+    """A test-pattern H.264 master made by FFmpeg, optionally with an AAC tone."""
+    args = [ffmpeg_exe, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+            "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]  # fmt: skip
+    if audio:
+        args += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
+    args += ["-t", f"{seconds:g}"]
+    if video_filter:
+        args += ["-vf", video_filter]
+    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    if audio:
+        args += ["-c:a", "aac", "-ac", "2", "-metadata:s:a:0", f"language={language}"]
+    args += [*extra, "-movflags", "+faststart", str(path)]
+    subprocess.run(args, check=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def make_master(tmp_path_factory: pytest.TempPathFactory, ffmpeg_exe: str) -> MakeMaster:
+    folder = tmp_path_factory.mktemp("masters")
+
+    def make(name: str, **options: object) -> Path:
+        path = folder / name
+        if not path.exists():
+            generate_master(ffmpeg_exe, path, **options)  # type: ignore[arg-type]
+        return path
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def master_10s(make_master: MakeMaster) -> Path:
+    """The 10-second master with audio that the end-to-end tests push through the pipeline."""
+    return make_master("master-10s.mp4")
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for running ``vodpipe`` as a subprocess against a fresh data folder."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VODPIPE_")}
+    env.update({
+        "VODPIPE_DATA_DIR": str(tmp_path / "data"),
+        "VODPIPE_LADDER": str(FAST_LADDER),
+        "VODPIPE_SCRATCH_DIR": str(tmp_path),
+    })  # fmt: skip
+    return env
