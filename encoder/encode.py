@@ -45,10 +45,16 @@ def audio_outputs(languages: tuple[str, ...]) -> tuple[AudioOutput, ...]:
     return tuple(outputs)
 
 
+_BROADCAST_RATES = tuple(Fraction(n * 1000, 1001) for n in (24, 30, 48, 60, 120))
+
+
 def output_frame_rate(source: SourceMedia) -> Fraction:
-    """The source rate, tidied for VFR sources to a /1 or /1001 rate."""
+    """The source rate; a VFR source's average is snapped to the nearest N/1001 or whole rate."""
     rate = source.frame_rate
-    return rate.limit_denominator(1001) if source.variable_frame_rate else rate
+    if not source.variable_frame_rate:
+        return rate
+    candidates = (*_BROADCAST_RATES, Fraction(max(1, round(rate))))
+    return min(candidates, key=lambda c: abs(c - rate))
 
 
 def plan_job(source: SourceMedia, ladder: Ladder, out_dir: Path) -> EncodeJob:

@@ -1,0 +1,231 @@
+"""The origin over real HTTP: statuses, headers, bodies; tricky paths sent as raw bytes."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from origin.app import make_app
+from origin.cache_policy import CachePolicy
+from storage.local import LocalStore
+
+SEGMENT = bytes(range(256)) * 40  # 10,240 bytes
+PLAYLIST = b"#EXTM3U\n#EXT-X-VERSION:7\n" + b"#EXTINF:4.000000,\nseg.m4s\n" * 50
+BASE = "/media/demo/v1"
+
+
+class SpyStore(LocalStore):
+    """A local store that records which keys were asked for: the seam the path tests watch."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.touched: list[str] = []
+
+    def stat(self, key: str) -> Any:
+        self.touched.append(key)
+        return super().stat(key)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SpyStore:
+    s = SpyStore(tmp_path / "data")
+    s.put_bytes("media/demo/v1/master.m3u8", PLAYLIST)
+    s.put_bytes("media/demo/v1/manifest.mpd", b"<MPD/>" * 100)
+    s.put_bytes("media/demo/v1/video/720p/init.mp4", b"init")
+    s.put_bytes("media/demo/v1/video/720p/seg-00001.m4s", SEGMENT)
+    s.put_bytes("media/demo/v1/audio/en/init.mp4", b"audio-init")
+    s.put_bytes("media/demo/v1/notes.txt", b"not a served kind")
+    s.put_bytes("catalog/titles/demo.json", b'{"secret": true}')
+    s.put_bytes("keys/k1.json", b"key material")
+    s.touched.clear()
+    return s
+
+
+ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
+
+
+@pytest.fixture
+async def client(store: SpyStore, aiohttp_client: Any) -> TestClient[Any, Any]:
+    result: TestClient[Any, Any] = await aiohttp_client(make_app(store, CachePolicy()))
+    return result
+
+
+async def test_segment_is_served_whole_with_immutable_caching(client: TestClient[Any, Any]) -> None:
+    response = await client.get(f"{BASE}/video/720p/seg-00001.m4s")
+    assert response.status == 200
+    assert await response.read() == SEGMENT
+    h = response.headers
+    assert h["Content-Type"] == "video/iso.segment"
+    assert h["Content-Length"] == str(len(SEGMENT))
+    assert h["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert h["CDN-Cache-Control"] == "public, max-age=31536000"
+    assert h["Accept-Ranges"] == "bytes"
+    assert h["ETag"].startswith('"') and len(h["ETag"]) == 42
+    assert h["Last-Modified"].endswith(" GMT")
+    assert h["Access-Control-Allow-Origin"] == "*"
+    assert {"Content-Length", "Content-Range", "ETag"} <= set(h["Access-Control-Expose-Headers"].split(", "))
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("master.m3u8", "application/vnd.apple.mpegurl"), ("manifest.mpd", "application/dash+xml"),
+        ("video/720p/init.mp4", "video/mp4"), ("audio/en/init.mp4", "audio/mp4"),
+    ],
+)  # fmt: skip
+async def test_content_type_per_kind(client: TestClient[Any, Any], path: str, content_type: str) -> None:
+    response = await client.get(f"{BASE}/{path}", headers={"Accept-Encoding": "identity"})
+    assert response.status == 200
+    assert response.headers["Content-Type"] == content_type
+
+
+async def test_manifest_is_gzipped_on_request_with_its_own_etag(client: TestClient[Any, Any]) -> None:
+    plain = await client.get(f"{BASE}/master.m3u8", headers={"Accept-Encoding": "identity"})
+    zipped = await client.get(f"{BASE}/master.m3u8", headers={"Accept-Encoding": "gzip, br"}, auto_decompress=False)
+    assert await plain.read() == PLAYLIST
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(await zipped.read()) == PLAYLIST
+    assert int(zipped.headers["Content-Length"]) < len(PLAYLIST)
+    assert plain.headers["Vary"] == zipped.headers["Vary"] == "Accept-Encoding"
+    assert zipped.headers["ETag"] == plain.headers["ETag"][:-1] + '-gzip"'
+    assert "stale-while-revalidate" in zipped.headers["Cache-Control"]
+    refused = await client.get(f"{BASE}/master.m3u8", headers={"Accept-Encoding": "gzip;q=0"})
+    assert "Content-Encoding" not in refused.headers
+
+
+async def test_if_none_match_gives_304_with_validators(client: TestClient[Any, Any]) -> None:
+    first = await client.get(f"{BASE}/video/720p/seg-00001.m4s")
+    again = await client.get(f"{BASE}/video/720p/seg-00001.m4s", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status == 304
+    assert await again.read() == b""
+    assert again.headers["ETag"] == first.headers["ETag"]
+    assert again.headers["Cache-Control"] == first.headers["Cache-Control"]
+    since = await client.get(f"{BASE}/video/720p/seg-00001.m4s",
+                             headers={"If-Modified-Since": first.headers["Last-Modified"]})  # fmt: skip
+    assert since.status == 304
+
+
+async def test_if_match_mismatch_is_412(client: TestClient[Any, Any]) -> None:
+    response = await client.get(f"{BASE}/video/720p/seg-00001.m4s", headers={"If-Match": '"stale"'})
+    assert response.status == 412
+    assert response.headers["Content-Type"] == "application/problem+json"
+
+
+async def test_range_gives_206_with_the_exact_bytes(client: TestClient[Any, Any]) -> None:
+    response = await client.get(f"{BASE}/video/720p/seg-00001.m4s", headers={"Range": "bytes=100-199"})
+    assert response.status == 206
+    assert await response.read() == SEGMENT[100:200]
+    assert response.headers["Content-Range"] == f"bytes 100-199/{len(SEGMENT)}"
+    assert response.headers["Content-Length"] == "100"
+    suffix = await client.get(f"{BASE}/video/720p/seg-00001.m4s", headers={"Range": "bytes=-10"})
+    assert await suffix.read() == SEGMENT[-10:]
+
+
+async def test_if_range_with_a_stale_etag_sends_the_whole_object(client: TestClient[Any, Any]) -> None:
+    response = await client.get(f"{BASE}/video/720p/seg-00001.m4s",
+                                headers={"Range": "bytes=0-9", "If-Range": '"stale"'})  # fmt: skip
+    assert response.status == 200
+    assert await response.read() == SEGMENT
+
+
+async def test_unsatisfiable_range_is_416_with_the_size(client: TestClient[Any, Any]) -> None:
+    response = await client.get(f"{BASE}/video/720p/seg-00001.m4s", headers={"Range": "bytes=99999-"})
+    assert response.status == 416
+    assert response.headers["Content-Range"] == f"bytes */{len(SEGMENT)}"
+    body = await response.json(content_type="application/problem+json")
+    assert body["status"] == 416 and body["title"] == "Range not satisfiable"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+async def test_head_has_the_headers_and_no_body(client: TestClient[Any, Any]) -> None:
+    response = await client.head(f"{BASE}/video/720p/seg-00001.m4s")
+    assert response.status == 200
+    assert response.headers["Content-Length"] == str(len(SEGMENT))
+    assert await response.read() == b""
+    ranged = await client.head(f"{BASE}/video/720p/seg-00001.m4s", headers={"Range": "bytes=0-9"})
+    assert (ranged.status, ranged.headers["Content-Length"]) == (206, "10")
+
+
+async def test_cors_preflight_allows_range(client: TestClient[Any, Any]) -> None:
+    response = await client.options(
+        f"{BASE}/video/720p/seg-00001.m4s",
+        headers={"Origin": "https://player.example", "Access-Control-Request-Method": "GET",
+                 "Access-Control-Request-Headers": "range"},
+    )  # fmt: skip
+    assert response.status == 204
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Range" in response.headers["Access-Control-Allow-Headers"]
+    assert "GET" in response.headers["Access-Control-Allow-Methods"]
+
+
+async def test_healthz(client: TestClient[Any, Any]) -> None:
+    response = await client.get("/healthz")
+    assert response.status == 200 and await response.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "title"),
+    [
+        pytest.param("GET", f"{BASE}/video/720p/seg-09999.m4s", 404, "Not found", id="missing-segment"),
+        pytest.param("GET", f"{BASE}/notes.txt", 404, "Not found", id="unserved-kind"),
+        pytest.param("GET", "/catalog/titles/demo.json", 404, "Not Found", id="private-prefix"),
+        pytest.param("GET", "/nothing-here", 404, "Not Found", id="unknown-route"),
+        pytest.param("POST", f"{BASE}/master.m3u8", 405, "Method Not Allowed", id="post"),
+        pytest.param("DELETE", f"{BASE}/master.m3u8", 405, "Method Not Allowed", id="delete"),
+    ],
+)
+async def test_bad_requests_get_problem_json(
+    client: TestClient[Any, Any], method: str, path: str, status: int, title: str
+) -> None:
+    response = await client.request(method, path)
+    assert response.status == status
+    assert response.headers["Content-Type"] == "application/problem+json"
+    body = await response.json(content_type="application/problem+json")
+    assert (body["status"], body["title"]) == (status, title)
+    assert body["detail"] and body["instance"]
+    if status == 405:
+        assert response.headers["Allow"] == "GET,HEAD,OPTIONS"
+
+
+async def raw_request(server: TestServer, raw_path: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send a request line exactly as given, bypassing any client-side URL normalisation."""
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.write(b"GET " + raw_path + b" HTTP/1.1\r\nHost: origin\r\nConnection: close\r\n\r\n")
+    await writer.drain()
+    data = await reader.read()
+    writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), headers, body
+
+
+def traversal_paths() -> Iterator[Any]:
+    for raw in [
+        b"/media/../catalog/titles/demo.json", b"/media/%2e%2e/catalog/titles/demo.json",
+        b"/media/%2E%2E/keys/k1.json", b"/media/demo%2f..%2f..%2fkeys/k1.json",
+        b"/media/demo/v1/..%5c..%5c..%5ckeys/k1.json", b"/media/demo\\..\\..\\keys/k1.json",
+        b"/media//keys/k1.json", b"/media/demo/v1/master.m3u8%00.mp4", b"/media/%2fkeys/k1.json",
+        b"/media/demo/v1/video/720p/..%2f..%2f..%2f..%2fkeys/k1.json",
+    ]:  # fmt: skip
+        yield pytest.param(raw, id=raw.decode())
+
+
+@pytest.mark.parametrize("raw", list(traversal_paths()))
+async def test_paths_leaving_media_are_404_problems_without_touching_storage(
+    client: TestClient[Any, Any], store: SpyStore, raw: bytes
+) -> None:
+    status, headers, body = await raw_request(client.server, raw)
+    assert status == 404
+    assert headers["Content-Type"] == "application/problem+json"
+    assert json.loads(body)["status"] == 404
+    assert b"secret" not in body and b"key material" not in body
+    assert store.touched == []
