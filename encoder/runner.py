@@ -12,7 +12,7 @@ from encoder.progress import Progress, parse_progress
 from vodpipe.errors import EncodeError
 
 ProgressCallback = Callable[[Progress], None]
-_STDERR_LINES = 12
+_STDERR_LINES = 6
 
 
 class FFmpegRunner(Protocol):

@@ -124,7 +124,11 @@ def _scan_packets(path: Path) -> tuple[int, float, bool]:
 
 
 def _first_undecodable(path: Path, duration: float) -> tuple[float | None, int, bool]:
-    """Decode a few frames at several instants; return the first that fails, rotation, interlace."""
+    """Decode a few frames at several instants; return the first that fails, rotation, interlace.
+
+    After each seek (which lands on the keyframe before the instant) frames are decoded up to
+    the instant itself, so a long GOP cannot hide damage between its keyframe and the instant.
+    """
     rotation = 0
     interlaced = False
     with _open(path) as container:
@@ -133,20 +137,21 @@ def _first_undecodable(path: Path, duration: float) -> tuple[float | None, int, 
         tb = stream.time_base or Fraction(1, 90000)
         for fraction in _DECODE_WINDOWS:
             at = duration * fraction
-            decoded = 0
+            reached = 0
             try:
                 if at > 0:
                     container.seek(int(at / tb), stream=stream, backward=True)
                 for frame in container.decode(stream):
-                    if decoded == 0 and fraction == 0.0:
+                    if fraction == 0.0 and reached == 0:
                         rotation = int(getattr(frame, "rotation", 0) or 0) % 360
                         interlaced = bool(frame.interlaced_frame)
-                    decoded += 1
-                    if decoded >= _FRAMES_PER_WINDOW:
-                        break
+                    if frame.pts is None or frame.pts * tb >= at - 0.001:
+                        reached += 1
+                        if reached >= _FRAMES_PER_WINDOW:
+                            break
             except av.error.FFmpegError:
                 return at, rotation, interlaced
-            if decoded == 0:
+            if reached == 0:
                 return at, rotation, interlaced
     return None, rotation, interlaced
 

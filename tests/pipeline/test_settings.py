@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from pipeline.settings import Settings, settings_table
+from vodpipe.errors import ConfigError
+
+
+def test_defaults_need_no_environment() -> None:
+    settings = Settings.from_env({})
+    assert settings.data_dir == Path("var")
+    assert settings.segment_seconds == 4
+    assert settings.broker_url is None
+    assert settings.base_url() == "http://127.0.0.1:8080"
+
+
+def test_values_are_parsed_and_typed() -> None:
+    settings = Settings.from_env({
+        "VODPIPE_DATA_DIR": "/srv/vod", "VODPIPE_SEGMENT_SECONDS": "6", "VODPIPE_PORT": "9000",
+        "VODPIPE_PUBLIC_URL": "https://origin.example/", "VODPIPE_LADDER": "ladder.toml", "OTHER": "ignored",
+    })  # fmt: skip
+    assert settings.data_dir == Path("/srv/vod")
+    assert settings.segment_seconds == Fraction(6)
+    assert settings.port == 9000
+    assert settings.ladder == Path("ladder.toml")
+    assert settings.base_url() == "https://origin.example"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("VODPIPE_PORT", "eighty", "VODPIPE_PORT='eighty' is invalid"),
+        ("VODPIPE_PORT", "70000", "must be a TCP port number"),
+        ("VODPIPE_SEGMENT_SECONDS", "0.5", "between 1 and 30 seconds"),
+        ("VODPIPE_MANIFEST_MAX_AGE", "-1", "must not be negative"),
+    ],
+)
+def test_bad_values_name_the_variable(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env({name: value})
+
+
+def test_ffmpeg_defaults_to_the_wheel_binary() -> None:
+    assert Path(Settings.from_env({}).ffmpeg_exe()).is_file()
+    assert Settings.from_env({"VODPIPE_FFMPEG": "/opt/ffmpeg"}).ffmpeg_exe() == "/opt/ffmpeg"
+
+
+def test_readme_lists_every_setting() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert settings_table() in readme
