@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from encoder.encode import plan_job, run_job
 from encoder.ffmpeg_args import EncodeJob, gop_frames
@@ -20,9 +20,11 @@ from encoder.ladder import load_ladder
 from encoder.runner import SubprocessRunner
 from ingest.probe import probe
 from ingest.validate import MasterLimits, validate
-from pipeline.demo import make_test_master
+from pipeline.demo import make_demo_master
 from pipeline.job import source_media
-from pipeline.settings import Settings
+
+if TYPE_CHECKING:
+    from pipeline.settings import Settings
 
 
 def plain_ffmpeg_args(ffmpeg_exe: str, job: EncodeJob, out: Path) -> list[str]:
@@ -33,16 +35,54 @@ def plain_ffmpeg_args(ffmpeg_exe: str, job: EncodeJob, out: Path) -> list[str]:
         f"[s{i}]scale={r.width}:{r.height},setsar=1,format=yuv420p[v{i}]" for i, r in enumerate(job.rungs)
     )
     gop = gop_frames(job)
-    args = [ffmpeg_exe, "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-            "-i", str(job.master), "-filter_complex", graph]  # fmt: skip
+    args = [
+        ffmpeg_exe,
+        "-hide_banner",
+        "-nostdin",
+        "-y",
+        "-loglevel",
+        "error",
+        "-i",
+        str(job.master),
+        "-filter_complex",
+        graph,
+    ]
     for i, r in enumerate(job.rungs):
-        args += ["-map", f"[v{i}]", "-c:v", "libx264", "-preset", job.preset, "-profile:v", job.profile,
-                 "-b:v", str(r.bitrate), "-maxrate", str(r.maxrate), "-bufsize", str(r.bufsize),
-                 "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
-                 str(out / f"{r.name}.mp4")]  # fmt: skip
+        args += [
+            "-map",
+            f"[v{i}]",
+            "-c:v",
+            "libx264",
+            "-preset",
+            job.preset,
+            "-profile:v",
+            job.profile,
+            "-b:v",
+            str(r.bitrate),
+            "-maxrate",
+            str(r.maxrate),
+            "-bufsize",
+            str(r.bufsize),
+            "-g",
+            str(gop),
+            "-keyint_min",
+            str(gop),
+            "-sc_threshold",
+            "0",
+            str(out / f"{r.name}.mp4"),
+        ]
     for a in job.audio:
-        args += ["-map", f"0:a:{a.stream}", "-c:a", "aac", "-b:a", str(job.audio_settings.bitrate),
-                 "-ac", str(job.audio_settings.channels), str(out / f"audio-{a.id}.mp4")]  # fmt: skip
+        args += [
+            "-map",
+            f"0:a:{a.stream}",
+            "-c:a",
+            "aac",
+            "-b:a",
+            str(job.audio_settings.bitrate),
+            "-ac",
+            str(job.audio_settings.channels),
+            str(out / f"audio-{a.id}.mp4"),
+        ]
     return args
 
 
@@ -62,7 +102,7 @@ def bench_encode(settings: Settings, master: Path | None, runs: int) -> dict[str
     with tempfile.TemporaryDirectory(prefix="vodpipe-bench-", dir=settings.scratch_dir) as tmp:
         work = Path(tmp)
         if master is None:
-            master = make_test_master(runner, ffmpeg_exe, work / "master.mp4", seconds=10)
+            master = make_demo_master(runner, ffmpeg_exe, work / "master.mp4", seconds=10)
         info = probe(master)
         validate(info, MasterLimits())
         assert info.video is not None
@@ -83,8 +123,12 @@ def bench_encode(settings: Settings, master: Path | None, runs: int) -> dict[str
         frames = info.video.frame_count
         return {
             "benchmark": "encode",
-            "master": {"path": str(master), "duration": info.duration, "frames": frames,
-                       "size": f"{info.video.width}x{info.video.height}"},  # fmt: skip
+            "master": {
+                "path": str(master),
+                "duration": info.duration,
+                "frames": frames,
+                "size": f"{info.video.width}x{info.video.height}",
+            },
             "ladder": [f"{r.name} {r.width}x{r.height} {r.bitrate // 1000}k" for r in job.rungs],
             "preset": job.preset,
             "runs": len(ours),

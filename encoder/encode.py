@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from encoder.ffmpeg_args import AudioOutput, EncodeJob, audio_path, build_encode_args, video_path
 from encoder.ladder import Ladder, SourceGeometry, plan_ladder
-from encoder.runner import FFmpegRunner, ProgressCallback
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from encoder.runner import FFmpegRunner, ProgressCallback
 
 
 @dataclass(frozen=True)

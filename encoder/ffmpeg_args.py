@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ffmpeg
 
-from encoder.ladder import AudioSettings, PlannedRung
+if TYPE_CHECKING:
+    from fractions import Fraction
+    from pathlib import Path
+
+    from encoder.ladder import AudioSettings, PlannedRung
 
 VIDEO_TIMESCALE = 90_000  # exact for 23.976, 24, 25, 29.97, 30, 50, 59.94 and 60 fps
 # Fragmented MP4 that the packager re-cuts: an empty moov, a fragment per keyframe, and
@@ -22,7 +24,7 @@ VIDEO_TIMESCALE = 90_000  # exact for 23.976, 24, 25, 29.97, 30, 50, 59.94 and 6
 VIDEO_MOVFLAGS = "+frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets"
 AUDIO_MOVFLAGS = "+frag_keyframe+empty_moov+default_base_moof"
 # BT.2100 PQ/HLG to BT.709 SDR through linear light (zimg), Hable curve.
-TONEMAP = [
+TONEMAP: list[tuple[str, dict[str, Any]]] = [
     ("zscale", {"t": "linear", "npl": 100}),
     ("format", {"pix_fmts": "gbrpf32le"}),
     ("zscale", {"p": "bt709"}),

@@ -7,14 +7,26 @@ import tomllib
 from dataclasses import dataclass
 from fractions import Fraction
 from importlib import resources
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vodpipe.errors import ConfigError
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
-_PRESETS = {"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower",
-            "veryslow", "placebo"}  # fmt: skip
+_PRESETS = {
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+}
 
 
 @dataclass(frozen=True)
@@ -60,10 +72,10 @@ class PlannedRung:
     bufsize: int
 
 
-def _positive(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
+def _positive(table: dict[str, Any], key: str, where: str) -> int:
     value = table.get(key)
-    if not isinstance(value, kind) or isinstance(value, bool) or value <= 0:
-        raise ConfigError(f"{where}: '{key}' must be a positive {kind.__name__}, got {value!r}")
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ConfigError(f"{where}: '{key}' must be a positive integer, got {value!r}")
     return value
 
 
@@ -77,14 +89,16 @@ def parse_ladder(data: dict[str, Any], source: str) -> Ladder:
         name = raw.get("name")
         if not isinstance(name, str) or not _NAME.fullmatch(name):
             raise ConfigError(f"{where}: 'name' must be a short lowercase slug, got {name!r}")
-        rungs.append(Rung(name, _positive(raw, "height", int, where), _positive(raw, "bitrate", int, where)))
+        rungs.append(Rung(name, _positive(raw, "height", where), _positive(raw, "bitrate", where)))
     if len({r.name for r in rungs}) != len(rungs):
         raise ConfigError(f"{source}: rung names must be unique")
     audio_raw = data.get("audio", {})
     audio = AudioSettings(
-        _positive(audio_raw, "bitrate", int, f"{source}: [audio]") if "bitrate" in audio_raw else 128_000,
-        _positive(audio_raw, "channels", int, f"{source}: [audio]") if "channels" in audio_raw else 2,
-        _positive(audio_raw, "sample_rate", int, f"{source}: [audio]") if "sample_rate" in audio_raw else 48_000,
+        _positive(audio_raw, "bitrate", f"{source}: [audio]") if "bitrate" in audio_raw else 128_000,
+        _positive(audio_raw, "channels", f"{source}: [audio]") if "channels" in audio_raw else 2,
+        _positive(audio_raw, "sample_rate", f"{source}: [audio]")
+        if "sample_rate" in audio_raw
+        else 48_000,
     )
     preset = data.get("preset", "veryfast")
     if preset not in _PRESETS:
@@ -151,8 +165,14 @@ def plan_ladder(ladder: Ladder, source: SourceGeometry) -> tuple[PlannedRung, ..
         s = _even(rung.height)
         lng = _even(long_ * rung.height / short)
         w, h = (lng, s) if height <= width else (s, lng)
-        planned.append(PlannedRung(
-            rung.name, w, h, rung.bitrate,
-            int(rung.bitrate * ladder.maxrate_factor), int(rung.bitrate * ladder.bufsize_factor),
-        ))  # fmt: skip
+        planned.append(
+            PlannedRung(
+                rung.name,
+                w,
+                h,
+                rung.bitrate,
+                int(rung.bitrate * ladder.maxrate_factor),
+                int(rung.bitrate * ladder.bufsize_factor),
+            )
+        )
     return tuple(planned)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,5 @@ def format_progress(progress: Progress, label: str = "encode") -> str:
     eta = progress.eta
     eta_text = "-:--:--" if eta is None else _clock(eta)
     return (
-        f"{label} {progress.percent:5.1f}%  {progress.fps:5.0f} fps  "
-        f"{progress.speed:4.1f}x  ETA {eta_text}"
+        f"{label} {progress.percent:5.1f}%  {progress.fps:5.0f} fps  {progress.speed:4.1f}x  ETA {eta_text}"
     )

@@ -36,12 +36,17 @@ class SubprocessRunner:
         tail: deque[str] = deque(maxlen=_STDERR_LINES)
         try:
             proc = subprocess.Popen(
-                args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                text=True, errors="replace",
-            )  # fmt: skip
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                errors="replace",
+            )
         except OSError as exc:
             raise EncodeError(f"cannot start ffmpeg ({args[0]}): {exc.strerror}") from None
-        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout is not None
+        assert proc.stderr is not None
         reader = threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True)
         reader.start()
         try:

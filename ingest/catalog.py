@@ -6,10 +6,12 @@ import json
 import re
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from storage.base import ObjectStore
 from vodpipe.errors import ConfigError, ObjectNotFoundError, TitleNotFoundError
+
+if TYPE_CHECKING:
+    from storage.base import ObjectStore
 
 Status = Literal["ingested", "encoding", "packaging", "published", "failed"]
 _TITLE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")

@@ -5,11 +5,35 @@ from __future__ import annotations
 import re
 
 _TWO_LETTER = {
-    "eng": "en", "fra": "fr", "fre": "fr", "deu": "de", "ger": "de", "spa": "es", "ita": "it",
-    "por": "pt", "nld": "nl", "dut": "nl", "jpn": "ja", "zho": "zh", "chi": "zh", "kor": "ko",
-    "rus": "ru", "ara": "ar", "hin": "hi", "swe": "sv", "nor": "no", "dan": "da", "fin": "fi",
-    "pol": "pl", "tur": "tr", "ces": "cs", "cze": "cs", "ell": "el", "gre": "el", "heb": "he",
-}  # fmt: skip
+    "eng": "en",
+    "fra": "fr",
+    "fre": "fr",
+    "deu": "de",
+    "ger": "de",
+    "spa": "es",
+    "ita": "it",
+    "por": "pt",
+    "nld": "nl",
+    "dut": "nl",
+    "jpn": "ja",
+    "zho": "zh",
+    "chi": "zh",
+    "kor": "ko",
+    "rus": "ru",
+    "ara": "ar",
+    "hin": "hi",
+    "swe": "sv",
+    "nor": "no",
+    "dan": "da",
+    "fin": "fi",
+    "pol": "pl",
+    "tur": "tr",
+    "ces": "cs",
+    "cze": "cs",
+    "ell": "el",
+    "gre": "el",
+    "heb": "he",
+}
 
 
 def bcp47(code: str | None) -> str:

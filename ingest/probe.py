@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import asdict, dataclass
 from fractions import Fraction
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import av
 import av.error
 
 from ingest.languages import bcp47
 from vodpipe.errors import InvalidMasterError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # AVCOL_TRC values (libavutil/pixfmt.h) that mean HDR transfer characteristics.
 _TRANSFER = {16: "pq", 18: "hlg"}
@@ -118,7 +121,7 @@ def _scan_packets(path: Path) -> tuple[int, float, bool]:
         except av.error.FFmpegError:
             pass  # the demuxer stopped early: what was read is what we report
     pts.sort()
-    deltas = {b - a for a, b in zip(pts, pts[1:], strict=False)}
+    deltas = {b - a for a, b in itertools.pairwise(pts)}
     variable = len(deltas) > 1 and max(deltas) > min(deltas) * 1.02 if deltas else False
     return len(pts), end, variable
 

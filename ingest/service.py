@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.catalog import Catalog, TitleRecord, validate_title
 from ingest.probe import probe
 from ingest.validate import MasterLimits, validate
-from storage.base import ObjectStore
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from storage.base import ObjectStore
 
 
 @dataclass(frozen=True)

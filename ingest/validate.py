@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ingest.probe import MasterInfo
 from vodpipe.errors import InvalidMasterError
+
+if TYPE_CHECKING:
+    from ingest.probe import MasterInfo
 
 
 @dataclass(frozen=True)

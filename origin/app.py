@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 
-from origin.cache_policy import CachePolicy
 from origin.media import CORS_HEADERS, STORE_KEY, preflight, serve_media
 from origin.problems import POLICY_KEY, problem_middleware
-from storage.base import ObjectStore
+
+if TYPE_CHECKING:
+    from origin.cache_policy import CachePolicy
+    from storage.base import ObjectStore
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -27,10 +27,7 @@ class CachePolicy:
         if cache is CacheClass.IMMUTABLE:
             value = f"public, max-age={YEAR}, immutable"
             return {"Cache-Control": value, "CDN-Cache-Control": f"public, max-age={YEAR}"}
-        stale = (
-            f"stale-while-revalidate={self.stale_while_revalidate}, "
-            f"stale-if-error={self.stale_if_error}"
-        )
+        stale = f"stale-while-revalidate={self.stale_while_revalidate}, stale-if-error={self.stale_if_error}"
         return {
             "Cache-Control": f"public, max-age={self.manifest_max_age}, {stale}",
             "CDN-Cache-Control": f"public, max-age={self.manifest_edge_max_age}, {stale}",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 from email.utils import format_datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -23,6 +22,8 @@ from storage.base import ObjectStore
 from vodpipe.errors import VodpipeError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from aiohttp.abc import AbstractStreamWriter
 
 STORE_KEY = web.AppKey("store", ObjectStore)

@@ -19,9 +19,13 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def problem(
-    request: web.Request, status: int, title: str, detail: str, type_: str = "about:blank",
+    request: web.Request,
+    status: int,
+    title: str,
+    detail: str,
+    type_: str = "about:blank",
     extra_headers: dict[str, str] | None = None,
-) -> web.Response:  # fmt: skip
+) -> web.Response:
     body = {"type": type_, "title": title, "status": status, "detail": detail, "instance": request.path}
     headers = request.app[POLICY_KEY].for_error(status) | (extra_headers or {})
     return web.Response(

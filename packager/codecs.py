@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from packager.isobmff.movie import SampleEntry
+from typing import TYPE_CHECKING
+
 from vodpipe.errors import PackagingError
+
+if TYPE_CHECKING:
+    from packager.isobmff.movie import SampleEntry
 
 
 def avc_codec(fourcc: str, avcc: bytes) -> str:
@@ -30,7 +34,7 @@ def _descriptor(data: bytes, pos: int) -> tuple[int, int, int]:
 def mp4a_codec(esds: bytes) -> str:
     """``mp4a.OO.A`` from an esds: objectTypeIndication and the AudioSpecificConfig's object type."""
     try:
-        tag, pos, end = _descriptor(esds, 4)  # skip the FullBox version/flags
+        tag, pos, _ = _descriptor(esds, 4)  # skip the FullBox version/flags
         if tag != 0x03:
             raise PackagingError("esds does not start with an ES_Descriptor")
         flags = esds[pos + 2]
@@ -38,7 +42,7 @@ def mp4a_codec(esds: bytes) -> str:
         pos += 2 if flags & 0x80 else 0  # dependsOn_ES_ID
         pos += 1 + esds[pos] if flags & 0x40 else 0  # URL
         pos += 2 if flags & 0x20 else 0  # OCR_ES_Id
-        tag, pos, end = _descriptor(esds, pos)
+        tag, pos, _end = _descriptor(esds, pos)
         if tag != 0x04:
             raise PackagingError("esds has no DecoderConfigDescriptor")
         object_type = esds[pos]

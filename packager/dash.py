@@ -6,21 +6,24 @@ durations, one video AdaptationSet and one audio AdaptationSet per language.
 
 from __future__ import annotations
 
-from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from mpegdash.nodes import (
-    S,
+    MPEGDASH,
     AdaptationSet,
     Descriptor,
-    MPEGDASH,
     Period,
     Representation,
+    S,
     SegmentTemplate,
     SegmentTimeline,
 )
 from mpegdash.parser import MPEGDASHParser
 
 from packager.model import DASH_SEGMENT_TEMPLATE, INIT_NAME, Presentation, Rendition
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 PROFILES = "urn:mpeg:dash:profile:isoff-live:2011,urn:mpeg:dash:profile:cmaf:2019"
 CHANNEL_SCHEME = "urn:mpeg:dash:23003:3:audio_channel_configuration:2011"

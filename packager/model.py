@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from packager.segmenter import SegmentInfo
+if TYPE_CHECKING:
+    from packager.segmenter import SegmentInfo
 
 INIT_NAME = "init.mp4"
 SEGMENT_PATTERN = "seg-{number:05d}.m4s"

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from packager import dash, hls
 from packager.codecs import codec_string
@@ -24,6 +22,10 @@ from packager.model import (
 from packager.samples import Sample, iter_samples, read_header
 from packager.segmenter import CutPlan, SegmentInfo, cut_track, init_segment, plan_cuts
 from vodpipe.errors import PackagingError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from pathlib import Path
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packager.package import publish_order
-from storage.base import ObjectStore
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from storage.base import ObjectStore
 
 
 def publish(store: ObjectStore, folder: Path, prefix: str) -> list[str]:

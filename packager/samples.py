@@ -6,9 +6,8 @@ length rendition never sits in memory whole; ``fragment_samples`` is the pure pa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from packager.isobmff.box import iter_boxes
 from packager.isobmff.fragment import (
@@ -20,6 +19,9 @@ from packager.isobmff.fragment import (
 )
 from packager.isobmff.movie import TrackHeader, parse_moov
 from vodpipe.errors import BoxParseError, PackagingError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,7 @@ class Sample:
         return not self.flags & NON_SYNC_SAMPLE
 
 
-def fragment_samples(
-    fragment: bytes, header: TrackHeader, moof_file_offset: int = 0
-) -> list[Sample]:
+def fragment_samples(fragment: bytes, header: TrackHeader, moof_file_offset: int = 0) -> list[Sample]:
     """The samples of one ``moof`` followed by its ``mdat``, laid out in ``fragment``."""
     boxes = list(iter_boxes(fragment))
     moof = next((b for b in boxes if b.type == "moof"), None)
@@ -72,10 +72,20 @@ def fragment_samples(
                 if i == 0 and run.first_sample_flags is not None:
                     flags = run.first_sample_flags
                 if pos < 0 or pos + size > len(fragment):
-                    raise BoxParseError("trun", moof_file_offset + trun_box.offset,
-                                        f"sample {i} data lies outside the fragment")
-                samples.append(Sample(decode_time, duration, flags, entry.composition_offset or 0,
-                                      fragment[pos : pos + size]))
+                    raise BoxParseError(
+                        "trun",
+                        moof_file_offset + trun_box.offset,
+                        f"sample {i} data lies outside the fragment",
+                    )
+                samples.append(
+                    Sample(
+                        decode_time,
+                        duration,
+                        flags,
+                        entry.composition_offset or 0,
+                        fragment[pos : pos + size],
+                    )
+                )
                 decode_time += duration
                 pos += size
     return samples
@@ -131,4 +141,3 @@ def iter_samples(stream: BinaryIO, header: TrackHeader) -> Iterator[Sample]:
             yield from fragment_samples(pending + data, header, moof_offset)
             pending = None
         offset += len(data)
-

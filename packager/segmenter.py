@@ -8,9 +8,9 @@ audio is cut at the first sample at or after each instant.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from packager.isobmff.box import box
 from packager.isobmff.fragment import (
@@ -27,8 +27,12 @@ from packager.isobmff.fragment import (
     TrackFragmentHeader,
     TrackRun,
 )
-from packager.samples import Sample
 from vodpipe.errors import PackagingError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from packager.samples import Sample
 
 # §7.2: CMAF headers carry 'cmfc'; segments are typed 'cmfs' with the DASH 'msdh' brand.
 INIT_TYPE = FileType("iso6", 0, ("iso6", "cmfc", "dash"), "ftyp")
@@ -93,8 +97,7 @@ def _fragment(track_id: int, sequence: int, samples: list[Sample], video: bool) 
     if video:
         flags |= TRUN_COMPOSITION_OFFSET
     entries = tuple(
-        RunSample(s.duration, len(s.data), s.flags, s.composition_offset if video else None)
-        for s in samples
+        RunSample(s.duration, len(s.data), s.flags, s.composition_offset if video else None) for s in samples
     )
 
     def moof(data_offset: int) -> bytes:
@@ -157,8 +160,9 @@ def cut_track(
         iframes = []
         for i, (data, data_offset, first) in enumerate(current):
             nxt = current[i + 1][2].decode_time if i + 1 < len(current) else end
-            iframes.append(IFrame(len(out), data_offset + len(first.data),
-                                  first.decode_time, nxt - first.decode_time))
+            iframes.append(
+                IFrame(len(out), data_offset + len(first.data), first.decode_time, nxt - first.decode_time)
+            )
             out += data
         start = current[0][2].decode_time
         kept = tuple(iframes) if video else ()

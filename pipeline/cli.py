@@ -7,9 +7,9 @@ import asyncio
 import json
 import signal
 import sys
-from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -21,6 +21,9 @@ from origin.cache_policy import CachePolicy
 from pipeline.settings import Settings, current_settings
 from storage.local import LocalStore
 from vodpipe.errors import VodpipeError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 def _urls(settings: Settings, title: str, version: str, base: str | None = None) -> dict[str, str]:
@@ -59,8 +62,13 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve(settings: Settings, host: str, port: int, on_ready: list[str] | None = None,
-                 title_version: tuple[str, str] | None = None) -> None:  # fmt: skip
+async def _serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    on_ready: list[str] | None = None,
+    title_version: tuple[str, str] | None = None,
+) -> None:
     store = LocalStore(settings.data_dir)
     policy = CachePolicy(settings.manifest_max_age, settings.manifest_edge_max_age)
     runner = web.AppRunner(make_app(store, policy))
@@ -84,13 +92,15 @@ async def _serve(settings: Settings, host: str, port: int, on_ready: list[str] |
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    asyncio.run(_serve(settings, args.host or settings.host, settings.port if args.port is None else args.port))
+    asyncio.run(
+        _serve(settings, args.host or settings.host, settings.port if args.port is None else args.port)
+    )
     return 0
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from encoder.runner import SubprocessRunner
-    from pipeline.demo import make_test_master
+    from pipeline.demo import make_demo_master
 
     if args.master:
         master = Path(args.master)
@@ -98,7 +108,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         master = settings.data_dir / "demo" / "test-master-30s.mp4"
         if not master.exists():
             print("demo: generating a 30 s 1080p test master with FFmpeg", file=sys.stderr)
-            make_test_master(SubprocessRunner(), settings.ffmpeg_exe(), master)
+            make_demo_master(SubprocessRunner(), settings.ffmpeg_exe(), master)
     name, version = ingest_and_process(settings, master, args.title)
     if version is None:
         raise VodpipeError("the demo runs in-process; unset VODPIPE_BROKER_URL")

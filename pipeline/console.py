@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from encoder.progress import Progress, format_progress
-from encoder.runner import ProgressCallback
+
+if TYPE_CHECKING:
+    from encoder.runner import ProgressCallback
 
 
 def progress_printer(label: str, stream: TextIO | None = None) -> ProgressCallback:

@@ -11,19 +11,23 @@ import json
 import shutil
 import tempfile
 from dataclasses import asdict
-from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from encoder.encode import SourceMedia, plan_job, run_job
 from encoder.ladder import Ladder, SourceGeometry, load_ladder
-from encoder.runner import FFmpegRunner, ProgressCallback
 from ingest.catalog import Catalog, TitleRecord
 from ingest.probe import MasterInfo
 from packager.package import EncodedTrack, package
 from packager.publish import publish
-from pipeline.settings import Settings
-from storage.base import ObjectStore
 from vodpipe.errors import InvalidMasterError, VodpipeError
+
+if TYPE_CHECKING:
+    from fractions import Fraction
+
+    from encoder.runner import FFmpegRunner, ProgressCallback
+    from pipeline.settings import Settings
+    from storage.base import ObjectStore
 
 
 def source_media(path: Path, info: MasterInfo) -> SourceMedia:
@@ -87,12 +91,19 @@ def run_title(
 
         renditions = [
             {
-                "kind": r.kind, "id": r.id, "codec": r.codec, "width": r.width, "height": r.height,
-                "bandwidth": r.peak_bitrate, "average_bandwidth": r.average_bitrate,
-                "duration": float(r.duration), "segments": len(r.segments), "language": r.language,
+                "kind": r.kind,
+                "id": r.id,
+                "codec": r.codec,
+                "width": r.width,
+                "height": r.height,
+                "bandwidth": r.peak_bitrate,
+                "average_bandwidth": r.average_bitrate,
+                "duration": float(r.duration),
+                "segments": len(r.segments),
+                "language": r.language,
             }
             for r in (*presentation.video, *presentation.audio)
-        ]  # fmt: skip
+        ]
         record = record.with_status("published", published_version=version, renditions=renditions)
         catalog.save(record)
         return record

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from vodpipe.errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 PREFIX = "VODPIPE_"
 T = TypeVar("T")
@@ -99,8 +101,8 @@ def settings_table() -> str:
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for f in fields(Settings):
         setting: Setting = f.metadata["setting"]
-        default = "" if f.default is None else str(f.default)
-        rows.append(f"| `{PREFIX}{f.name.upper()}` | `{default}` | {setting.doc} |")
+        default = "*unset*" if f.default is None else f"`{f.default}`"
+        rows.append(f"| `{PREFIX}{f.name.upper()}` | {default} | {setting.doc} |")
     return "\n".join(rows)
 
 

@@ -13,7 +13,7 @@ from pipeline.settings import current_settings
 from storage.local import LocalStore
 
 
-@celery_app.task(name="vodpipe.process_title")  # type: ignore[misc]
+@celery_app.task(name="vodpipe.process_title")  # type: ignore[untyped-decorator]
 def process_title(title: str) -> dict[str, Any]:
     """Encode, package and publish a title that ingest has recorded; returns its status."""
     validate_title(title)

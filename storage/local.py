@@ -13,14 +13,16 @@ import mimetypes
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from threading import Lock
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from storage.base import ObjectInfo, validate_key
 from vodpipe.errors import ObjectNotFoundError, StorageError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 _CHUNK = 1 << 20
 

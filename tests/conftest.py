@@ -35,8 +35,18 @@ def generate_master(
     video_filter: str | None = None,
 ) -> Path:
     """A test-pattern H.264 master made by FFmpeg, optionally with an AAC tone."""
-    args = [ffmpeg_exe, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-            "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]  # fmt: skip
+    args = [
+        ffmpeg_exe,
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-nostdin",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=size={size}:rate={rate}",
+    ]
     if audio:
         args += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
     args += ["-t", f"{seconds:g}"]
@@ -73,9 +83,11 @@ def master_10s(make_master: MakeMaster) -> Path:
 def cli_env(tmp_path: Path) -> dict[str, str]:
     """Environment for running ``vodpipe`` as a subprocess against a fresh data folder."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VODPIPE_")}
-    env.update({
-        "VODPIPE_DATA_DIR": str(tmp_path / "data"),
-        "VODPIPE_LADDER": str(FAST_LADDER),
-        "VODPIPE_SCRATCH_DIR": str(tmp_path),
-    })  # fmt: skip
+    env.update(
+        {
+            "VODPIPE_DATA_DIR": str(tmp_path / "data"),
+            "VODPIPE_LADDER": str(FAST_LADDER),
+            "VODPIPE_SCRATCH_DIR": str(tmp_path),
+        }
+    )
     return env

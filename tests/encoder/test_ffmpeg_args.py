@@ -7,24 +7,54 @@ from encoder.encode import SourceMedia, audio_outputs, output_frame_rate, plan_j
 from encoder.ffmpeg_args import AudioOutput, EncodeJob, build_encode_args
 from encoder.ladder import AudioSettings, PlannedRung, SourceGeometry, load_ladder
 
-RUNGS = (PlannedRung("720p", 1280, 720, 3_000_000, 4_500_000, 6_000_000),
-         PlannedRung("360p", 640, 360, 800_000, 1_200_000, 1_600_000))  # fmt: skip
+RUNGS = (
+    PlannedRung("720p", 1280, 720, 3_000_000, 4_500_000, 6_000_000),
+    PlannedRung("360p", 640, 360, 800_000, 1_200_000, 1_600_000),
+)
 
 
 def job(**changes: object) -> EncodeJob:
-    base = EncodeJob(Path("/in/master.mov"), Path("/out"), RUNGS, (AudioOutput(0, "en", "en"),), AudioSettings(),
-                     Fraction(30))  # fmt: skip
+    base = EncodeJob(
+        Path("/in/master.mov"),
+        Path("/out"),
+        RUNGS,
+        (AudioOutput(0, "en", "en"),),
+        AudioSettings(),
+        Fraction(30),
+    )
     return EncodeJob(**{**base.__dict__, **changes})  # type: ignore[arg-type]
 
 
 def video_args(name: str, bitrate: str, maxrate: str, bufsize: str) -> list[str]:
     return [
-        "-f", "mp4", "-b:v", bitrate, "-bufsize", bufsize, "-c:v", "libx264",
-        "-force_key_frames", "expr:gte(t,n_forced*2)", "-forced-idr", "1", "-fps_mode", "passthrough",
-        "-maxrate", maxrate, "-movflags", "+frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets",
-        "-preset", "veryfast", "-profile:v", "high", "-video_track_timescale", "90000",
-        "-x264-params", "keyint=120:min-keyint=60:scenecut=0:open-gop=0", f"/out/video_{name}.mp4",
-    ]  # fmt: skip
+        "-f",
+        "mp4",
+        "-b:v",
+        bitrate,
+        "-bufsize",
+        bufsize,
+        "-c:v",
+        "libx264",
+        "-force_key_frames",
+        "expr:gte(t,n_forced*2)",
+        "-forced-idr",
+        "1",
+        "-fps_mode",
+        "passthrough",
+        "-maxrate",
+        maxrate,
+        "-movflags",
+        "+frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets",
+        "-preset",
+        "veryfast",
+        "-profile:v",
+        "high",
+        "-video_track_timescale",
+        "90000",
+        "-x264-params",
+        "keyint=120:min-keyint=60:scenecut=0:open-gop=0",
+        f"/out/video_{name}.mp4",
+    ]
 
 
 TAIL = ["-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"]
@@ -32,22 +62,51 @@ TAIL = ["-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pi
 
 def test_one_process_encodes_every_rung_and_the_audio() -> None:
     assert build_encode_args("ffmpeg", job()) == [
-        "ffmpeg", "-i", "/in/master.mov",
+        "ffmpeg",
+        "-i",
+        "/in/master.mov",
         "-filter_complex",
         "[0:v:0]split=2[s0][s1];"
         "[s0]scale=1280:720:flags=bicubic[s2];[s2]setsar=1[s3];[s3]format=yuv420p[s4];"
         "[s1]scale=640:360:flags=bicubic[s5];[s5]setsar=1[s6];[s6]format=yuv420p[s7]",
-        "-map", "[s4]", *video_args("720p", "3000k", "4500k", "6000k"),
-        "-map", "[s7]", *video_args("360p", "800k", "1200k", "1600k"),
-        "-map", "0:a:0", "-f", "mp4", "-ac", "2", "-ar", "48000", "-b:a", "128k", "-c:a", "aac",
-        "-frag_duration", "2000000", "-movflags", "+frag_keyframe+empty_moov+default_base_moof", "/out/audio_en.mp4",
+        "-map",
+        "[s4]",
+        *video_args("720p", "3000k", "4500k", "6000k"),
+        "-map",
+        "[s7]",
+        *video_args("360p", "800k", "1200k", "1600k"),
+        "-map",
+        "0:a:0",
+        "-f",
+        "mp4",
+        "-ac",
+        "2",
+        "-ar",
+        "48000",
+        "-b:a",
+        "128k",
+        "-c:a",
+        "aac",
+        "-frag_duration",
+        "2000000",
+        "-movflags",
+        "+frag_keyframe+empty_moov+default_base_moof",
+        "/out/audio_en.mp4",
         *TAIL,
-    ]  # fmt: skip
+    ]
 
 
 def test_interlaced_vfr_hdr_source_gets_deinterlace_fps_and_tonemap_before_the_split() -> None:
-    args = build_encode_args("ffmpeg", job(deinterlace=True, constant_frame_rate=False, tonemap=True,
-                                           frame_rate=Fraction(30000, 1001), audio=()))  # fmt: skip
+    args = build_encode_args(
+        "ffmpeg",
+        job(
+            deinterlace=True,
+            constant_frame_rate=False,
+            tonemap=True,
+            frame_rate=Fraction(30000, 1001),
+            audio=(),
+        ),
+    )
     graph = args[args.index("-filter_complex") + 1]
     assert graph.startswith(
         "[0:v:0]bwdif=mode=send_frame[s0];[s0]fps=30000/1001[s1];[s1]zscale=npl=100:t=linear[s2];"
@@ -64,13 +123,19 @@ def test_a_video_only_master_has_no_audio_output() -> None:
 
 
 def test_repeated_languages_get_distinct_outputs() -> None:
-    assert audio_outputs(("en", "fr", "en")) == (AudioOutput(0, "en", "en"), AudioOutput(1, "fr", "fr"),
-                                                 AudioOutput(2, "en-2", "en"))  # fmt: skip
+    assert audio_outputs(("en", "fr", "en")) == (
+        AudioOutput(0, "en", "en"),
+        AudioOutput(1, "fr", "fr"),
+        AudioOutput(2, "en-2", "en"),
+    )
 
 
 def test_vfr_sources_are_resampled_to_a_tidy_rate() -> None:
-    source = SourceMedia(Path("m.mp4"), SourceGeometry(1280, 720), Fraction(2997, 100), 10.0, variable_frame_rate=True)
+    source = SourceMedia(
+        Path("m.mp4"), SourceGeometry(1280, 720), Fraction(2997, 100), 10.0, variable_frame_rate=True
+    )
     assert output_frame_rate(source) == Fraction(30000, 1001)
     planned = plan_job(source, load_ladder(None), Path("/out"))
-    assert not planned.constant_frame_rate and planned.frame_rate == Fraction(30000, 1001)
+    assert not planned.constant_frame_rate
+    assert planned.frame_rate == Fraction(30000, 1001)
     assert [r.name for r in planned.rungs] == ["720p", "540p", "360p", "240p"]

@@ -39,8 +39,20 @@ def _text(folder: Path, ffmpeg: str, make: Callable[..., Path]) -> Path:
 
 def _truncated_moov_at_end(folder: Path, ffmpeg: str, make: Callable[..., Path]) -> Path:
     path = folder / "cut.mov"
-    subprocess.run([ffmpeg, "-loglevel", "error", "-y", "-i", str(make("bad-src.mp4", seconds=4)), "-c", "copy", str(path)],
-                   check=True)  # fmt: skip
+    subprocess.run(
+        [
+            ffmpeg,
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            str(make("bad-src.mp4", seconds=4)),
+            "-c",
+            "copy",
+            str(path),
+        ],
+        check=True,
+    )
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     return path
@@ -64,23 +76,70 @@ def _corrupt_frames(folder: Path, ffmpeg: str, make: Callable[..., Path]) -> Pat
 
 def _audio_only(folder: Path, ffmpeg: str, make: Callable[..., Path]) -> Path:
     path = folder / "tone.m4a"
-    subprocess.run([ffmpeg, "-loglevel", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=2",
-                    "-c:a", "aac", str(path)], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            ffmpeg,
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=2",
+            "-c:a",
+            "aac",
+            str(path),
+        ],
+        check=True,
+    )
     return path
 
 
 def _still_image(folder: Path, ffmpeg: str, make: Callable[..., Path]) -> Path:
     path = folder / "poster.png"
-    subprocess.run([ffmpeg, "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240",
-                    "-frames:v", "1", str(path)], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            ffmpeg,
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240",
+            "-frames:v",
+            "1",
+            str(path),
+        ],
+        check=True,
+    )
     return path
 
 
 def _absurd_duration(folder: Path, ffmpeg: str, make: Callable[..., Path]) -> Path:
     path = folder / "two-frames-a-day-apart.mkv"
-    subprocess.run([ffmpeg, "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=1",
-                    "-frames:v", "2", "-vf", "setpts=N*100000/TB", "-fps_mode", "passthrough",
-                    "-c:v", "libx264", str(path)], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            ffmpeg,
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=64x64:rate=1",
+            "-frames:v",
+            "2",
+            "-vf",
+            "setpts=N*100000/TB",
+            "-fps_mode",
+            "passthrough",
+            "-c:v",
+            "libx264",
+            str(path),
+        ],
+        check=True,
+    )
     return path
 
 
@@ -92,10 +151,16 @@ CASES = [
     pytest.param(_missing, "master not found: ", id="missing-file"),
     pytest.param(_directory, "master is not a regular file: ", id="directory"),
     pytest.param(_empty, "master is empty (0 bytes): ", id="empty-file"),
-    pytest.param(_text, "master is not a readable media file (corrupt, truncated or not media): notes.mp4",
-                 id="not-media"),
-    pytest.param(_truncated_moov_at_end, "master is not a readable media file (corrupt, truncated or not media): cut.mov",
-                 id="truncated-moov-lost"),
+    pytest.param(
+        _text,
+        "master is not a readable media file (corrupt, truncated or not media): notes.mp4",
+        id="not-media",
+    ),
+    pytest.param(
+        _truncated_moov_at_end,
+        "master is not a readable media file (corrupt, truncated or not media): cut.mov",
+        id="truncated-moov-lost",
+    ),
     pytest.param(_truncated_faststart, "master is truncated: video stops at ", id="truncated-faststart"),
     pytest.param(_corrupt_frames, "master is corrupt: video frames do not decode at ", id="corrupt-frames"),
     pytest.param(_audio_only, "master has no video stream (streams: audio aac)", id="no-video-stream"),
@@ -107,14 +172,21 @@ CASES = [
 
 @pytest.mark.parametrize(("maker", "message"), CASES)
 def test_bad_master_is_refused_with_one_line_and_nothing_stored(
-    tmp_path: Path, ffmpeg_exe: str, make_master: Callable[..., Path], cli_env: dict[str, str],
-    maker: Maker, message: str,
-) -> None:  # fmt: skip
+    tmp_path: Path,
+    ffmpeg_exe: str,
+    make_master: Callable[..., Path],
+    cli_env: dict[str, str],
+    maker: Maker,
+    message: str,
+) -> None:
     path = maker(tmp_path, ffmpeg_exe, make_master)
     result = subprocess.run(
         [sys.executable, "-m", "pipeline.cli", "ingest", str(path), "--title", "bad"],
-        env=cli_env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr

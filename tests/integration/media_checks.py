@@ -32,7 +32,7 @@ def find(data: bytes, path: list[str], start: int = 0, end: int | None = None) -
 
 
 def timescale(init: bytes) -> int:
-    (start, _), = find(init, ["moov", "trak", "mdia", "mdhd"])
+    ((start, _),) = find(init, ["moov", "trak", "mdia", "mdhd"])
     version = init[start]
     return struct.unpack_from(">I", init, start + (20 if version == 1 else 12))[0]
 
@@ -49,11 +49,11 @@ def segment_timing(segment: bytes, default_duration: int = 0) -> Timing:
     total = 0
     for moof_start, moof_end in find(segment, ["moof"]):
         for traf_start, traf_end in find(segment, ["traf"], moof_start, moof_end):
-            (tfdt, _), = find(segment, ["tfdt"], traf_start, traf_end)
+            ((tfdt, _),) = find(segment, ["tfdt"], traf_start, traf_end)
             fmt = ">Q" if segment[tfdt] == 1 else ">I"
             decode = struct.unpack_from(fmt, segment, tfdt + 4)[0]
             first = decode if first is None else first
-            (trun, _), = find(segment, ["trun"], traf_start, traf_end)
+            ((trun, _),) = find(segment, ["trun"], traf_start, traf_end)
             flags = int.from_bytes(segment[trun + 1 : trun + 4], "big")
             count = struct.unpack_from(">I", segment, trun + 4)[0]
             pos = trun + 8 + (4 if flags & 1 else 0) + (4 if flags & 4 else 0)
@@ -91,7 +91,9 @@ def decode(init: bytes, segments: list[bytes]) -> Decoded:
                 width, height = frame.width, frame.height
                 end = max(end, Fraction(frame.pts * frame.time_base) if frame.pts is not None else end)
             else:
-                end = max(end, Fraction(frame.pts * frame.time_base) + Fraction(frame.samples, frame.sample_rate))
+                end = max(
+                    end, Fraction(frame.pts * frame.time_base) + Fraction(frame.samples, frame.sample_rate)
+                )
         return Decoded(frames, width, height, end, stream.codec_context.profile)
 
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import m3u8
 import pytest
@@ -30,6 +29,10 @@ from tests.integration.media_checks import (
     segment_timing,
     timescale,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 pytestmark = pytest.mark.integration
 MS = Fraction(1, 1000)
@@ -66,8 +69,13 @@ class Published:
 def published(tmp_path_factory: pytest.TempPathFactory, master_10s: Path) -> Iterator[Published]:
     root = tmp_path_factory.mktemp("e2e")
     env = {k: v for k, v in os.environ.items() if not k.startswith("VODPIPE_")}
-    env.update({"VODPIPE_DATA_DIR": str(root / "data"), "VODPIPE_LADDER": str(FAST_LADDER),
-                "VODPIPE_SCRATCH_DIR": str(root)})  # fmt: skip
+    env.update(
+        {
+            "VODPIPE_DATA_DIR": str(root / "data"),
+            "VODPIPE_LADDER": str(FAST_LADDER),
+            "VODPIPE_SCRATCH_DIR": str(root),
+        }
+    )
     result = run_cli("ingest", str(master_10s), "--title", "e2e", env=env)
     assert result.returncode == 0, result.stderr
     assert "encode e2e 100.0%" in result.stderr  # progress was shown
@@ -88,7 +96,9 @@ def load_rendition(playlist_url: str) -> Rendition:
     assert response.status == 200
     assert response.headers["Content-Type"] == "application/vnd.apple.mpegurl"
     playlist = m3u8.loads(response.body.decode(), uri=playlist_url)
-    assert playlist.version == 7 and playlist.is_independent_segments and playlist.is_endlist
+    assert playlist.version == 7
+    assert playlist.is_independent_segments
+    assert playlist.is_endlist
     assert playlist.playlist_type == "vod"
     base = playlist_url.rsplit("/", 1)[0]
     init_response = fetch(f"{base}/{playlist.segment_map[0].uri}")
@@ -119,7 +129,9 @@ def hls(published: Published) -> tuple[m3u8.M3U8, dict[str, Rendition], Renditio
     return master, video, audio
 
 
-def test_ladder_never_upscales_the_540p_master(hls: tuple[m3u8.M3U8, dict[str, Rendition], Rendition]) -> None:
+def test_ladder_never_upscales_the_540p_master(
+    hls: tuple[m3u8.M3U8, dict[str, Rendition], Rendition],
+) -> None:
     master, _, _ = hls
     assert sorted(p.stream_info.resolution for p in master.playlists) == [(426, 240), (640, 360), (960, 540)]
 
@@ -133,10 +145,14 @@ def test_every_rung_decodes_to_the_masters_frame_count(
     assert {uri: r.decoded.frames for uri, r in video.items()} == dict.fromkeys(video, expected)
 
 
-def test_segment_boundaries_are_identical_across_rungs(hls: tuple[m3u8.M3U8, dict[str, Rendition], Rendition]) -> None:
+def test_segment_boundaries_are_identical_across_rungs(
+    hls: tuple[m3u8.M3U8, dict[str, Rendition], Rendition],
+) -> None:
     _, video, _ = hls
-    boundaries = {uri: [(Fraction(t.start, r.timescale), d) for t, d in zip(r.timings, r.media_durations, strict=True)]
-                  for uri, r in video.items()}  # fmt: skip
+    boundaries = {
+        uri: [(Fraction(t.start, r.timescale), d) for t, d in zip(r.timings, r.media_durations, strict=True)]
+        for uri, r in video.items()
+    }
     reference = next(iter(boundaries.values()))
     assert [start for start, _ in reference] == [0, 4, 8]
     assert all(b == reference for b in boundaries.values())
@@ -150,7 +166,9 @@ def test_every_segment_starts_with_a_keyframe(hls: tuple[m3u8.M3U8, dict[str, Re
             assert decoded.frames == 120 or segment is rendition.segments[-1]  # each one decodes alone
 
 
-def test_extinf_matches_the_media_within_a_millisecond(hls: tuple[m3u8.M3U8, dict[str, Rendition], Rendition]) -> None:
+def test_extinf_matches_the_media_within_a_millisecond(
+    hls: tuple[m3u8.M3U8, dict[str, Rendition], Rendition],
+) -> None:
     _, video, audio = hls
     for rendition in [*video.values(), audio]:
         for declared, actual in zip(rendition.extinf, rendition.media_durations, strict=True):
@@ -166,7 +184,9 @@ def test_audio_and_video_durations_agree(hls: tuple[m3u8.M3U8, dict[str, Renditi
     assert audio.decoded.profile == "LC"
 
 
-def test_codecs_resolution_and_bandwidth_match_the_media(hls: tuple[m3u8.M3U8, dict[str, Rendition], Rendition]) -> None:
+def test_codecs_resolution_and_bandwidth_match_the_media(
+    hls: tuple[m3u8.M3U8, dict[str, Rendition], Rendition],
+) -> None:
     master, video, audio = hls
     for playlist in master.playlists:
         rendition = video[playlist.uri]
@@ -183,7 +203,9 @@ def test_codecs_resolution_and_bandwidth_match_the_media(hls: tuple[m3u8.M3U8, d
         assert playlist.media[0].group_id == info.audio
 
 
-def test_iframe_playlists_point_at_keyframes(published: Published, hls: tuple[m3u8.M3U8, dict[str, Rendition], Rendition]) -> None:
+def test_iframe_playlists_point_at_keyframes(
+    published: Published, hls: tuple[m3u8.M3U8, dict[str, Rendition], Rendition]
+) -> None:
     master, video, _ = hls
     for iframe in master.iframe_playlists:
         rendition = video[iframe.uri.replace("iframes.m3u8", "index.m3u8")]
@@ -193,9 +215,12 @@ def test_iframe_playlists_point_at_keyframes(published: Published, hls: tuple[m3
         for entry in playlist.segments:
             length, offset = (int(x) for x in entry.byterange.split("@"))
             segment = rendition.segments[int(entry.uri[4:9]) - 1]
-            ranged = fetch(f"{published.base}/{iframe.uri.rsplit('/', 1)[0]}/{entry.uri}",
-                           {"Range": f"bytes={offset}-{offset + length - 1}"})  # fmt: skip
-            assert ranged.status == 206 and ranged.body == segment[offset : offset + length]
+            ranged = fetch(
+                f"{published.base}/{iframe.uri.rsplit('/', 1)[0]}/{entry.uri}",
+                {"Range": f"bytes={offset}-{offset + length - 1}"},
+            )
+            assert ranged.status == 206
+            assert ranged.body == segment[offset : offset + length]
             assert ranged.body[4:8] == b"moof"
 
 

@@ -6,8 +6,7 @@ import asyncio
 import gzip
 import json
 from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiohttp import web
@@ -16,6 +15,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from origin.app import make_app
 from origin.cache_policy import CachePolicy
 from storage.local import LocalStore
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SEGMENT = bytes(range(256)) * 40  # 10,240 bytes
 PLAYLIST = b"#EXTM3U\n#EXT-X-VERSION:7\n" + b"#EXTINF:4.000000,\nseg.m4s\n" * 50
@@ -68,7 +70,8 @@ async def test_segment_is_served_whole_with_immutable_caching(client: TestClient
     assert h["Cache-Control"] == "public, max-age=31536000, immutable"
     assert h["CDN-Cache-Control"] == "public, max-age=31536000"
     assert h["Accept-Ranges"] == "bytes"
-    assert h["ETag"].startswith('"') and len(h["ETag"]) == 42
+    assert h["ETag"].startswith('"')
+    assert len(h["ETag"]) == 42
     assert h["Last-Modified"].endswith(" GMT")
     assert h["Access-Control-Allow-Origin"] == "*"
     assert {"Content-Length", "Content-Range", "ETag"} <= set(h["Access-Control-Expose-Headers"].split(", "))
@@ -77,10 +80,12 @@ async def test_segment_is_served_whole_with_immutable_caching(client: TestClient
 @pytest.mark.parametrize(
     ("path", "content_type"),
     [
-        ("master.m3u8", "application/vnd.apple.mpegurl"), ("manifest.mpd", "application/dash+xml"),
-        ("video/720p/init.mp4", "video/mp4"), ("audio/en/init.mp4", "audio/mp4"),
+        ("master.m3u8", "application/vnd.apple.mpegurl"),
+        ("manifest.mpd", "application/dash+xml"),
+        ("video/720p/init.mp4", "video/mp4"),
+        ("audio/en/init.mp4", "audio/mp4"),
     ],
-)  # fmt: skip
+)
 async def test_content_type_per_kind(client: TestClient[Any, Any], path: str, content_type: str) -> None:
     response = await client.get(f"{BASE}/{path}", headers={"Accept-Encoding": "identity"})
     assert response.status == 200
@@ -89,7 +94,9 @@ async def test_content_type_per_kind(client: TestClient[Any, Any], path: str, co
 
 async def test_manifest_is_gzipped_on_request_with_its_own_etag(client: TestClient[Any, Any]) -> None:
     plain = await client.get(f"{BASE}/master.m3u8", headers={"Accept-Encoding": "identity"})
-    zipped = await client.get(f"{BASE}/master.m3u8", headers={"Accept-Encoding": "gzip, br"}, auto_decompress=False)
+    zipped = await client.get(
+        f"{BASE}/master.m3u8", headers={"Accept-Encoding": "gzip, br"}, auto_decompress=False
+    )
     assert await plain.read() == PLAYLIST
     assert zipped.headers["Content-Encoding"] == "gzip"
     assert gzip.decompress(await zipped.read()) == PLAYLIST
@@ -103,13 +110,16 @@ async def test_manifest_is_gzipped_on_request_with_its_own_etag(client: TestClie
 
 async def test_if_none_match_gives_304_with_validators(client: TestClient[Any, Any]) -> None:
     first = await client.get(f"{BASE}/video/720p/seg-00001.m4s")
-    again = await client.get(f"{BASE}/video/720p/seg-00001.m4s", headers={"If-None-Match": first.headers["ETag"]})
+    again = await client.get(
+        f"{BASE}/video/720p/seg-00001.m4s", headers={"If-None-Match": first.headers["ETag"]}
+    )
     assert again.status == 304
     assert await again.read() == b""
     assert again.headers["ETag"] == first.headers["ETag"]
     assert again.headers["Cache-Control"] == first.headers["Cache-Control"]
-    since = await client.get(f"{BASE}/video/720p/seg-00001.m4s",
-                             headers={"If-Modified-Since": first.headers["Last-Modified"]})  # fmt: skip
+    since = await client.get(
+        f"{BASE}/video/720p/seg-00001.m4s", headers={"If-Modified-Since": first.headers["Last-Modified"]}
+    )
     assert since.status == 304
 
 
@@ -130,8 +140,9 @@ async def test_range_gives_206_with_the_exact_bytes(client: TestClient[Any, Any]
 
 
 async def test_if_range_with_a_stale_etag_sends_the_whole_object(client: TestClient[Any, Any]) -> None:
-    response = await client.get(f"{BASE}/video/720p/seg-00001.m4s",
-                                headers={"Range": "bytes=0-9", "If-Range": '"stale"'})  # fmt: skip
+    response = await client.get(
+        f"{BASE}/video/720p/seg-00001.m4s", headers={"Range": "bytes=0-9", "If-Range": '"stale"'}
+    )
     assert response.status == 200
     assert await response.read() == SEGMENT
 
@@ -141,7 +152,8 @@ async def test_unsatisfiable_range_is_416_with_the_size(client: TestClient[Any, 
     assert response.status == 416
     assert response.headers["Content-Range"] == f"bytes */{len(SEGMENT)}"
     body = await response.json(content_type="application/problem+json")
-    assert body["status"] == 416 and body["title"] == "Range not satisfiable"
+    assert body["status"] == 416
+    assert body["title"] == "Range not satisfiable"
     assert response.headers["Cache-Control"] == "no-store"
 
 
@@ -157,9 +169,12 @@ async def test_head_has_the_headers_and_no_body(client: TestClient[Any, Any]) ->
 async def test_cors_preflight_allows_range(client: TestClient[Any, Any]) -> None:
     response = await client.options(
         f"{BASE}/video/720p/seg-00001.m4s",
-        headers={"Origin": "https://player.example", "Access-Control-Request-Method": "GET",
-                 "Access-Control-Request-Headers": "range"},
-    )  # fmt: skip
+        headers={
+            "Origin": "https://player.example",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "range",
+        },
+    )
     assert response.status == 204
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert "Range" in response.headers["Access-Control-Allow-Headers"]
@@ -168,7 +183,8 @@ async def test_cors_preflight_allows_range(client: TestClient[Any, Any]) -> None
 
 async def test_healthz(client: TestClient[Any, Any]) -> None:
     response = await client.get("/healthz")
-    assert response.status == 200 and await response.json() == {"status": "ok"}
+    assert response.status == 200
+    assert await response.json() == {"status": "ok"}
 
 
 @pytest.mark.parametrize(
@@ -190,7 +206,8 @@ async def test_bad_requests_get_problem_json(
     assert response.headers["Content-Type"] == "application/problem+json"
     body = await response.json(content_type="application/problem+json")
     assert (body["status"], body["title"]) == (status, title)
-    assert body["detail"] and body["instance"]
+    assert body["detail"]
+    assert body["instance"]
     if status == 405:
         assert response.headers["Allow"] == "GET,HEAD,OPTIONS"
 
@@ -210,12 +227,17 @@ async def raw_request(server: TestServer, raw_path: bytes) -> tuple[int, dict[st
 
 def traversal_paths() -> Iterator[Any]:
     for raw in [
-        b"/media/../catalog/titles/demo.json", b"/media/%2e%2e/catalog/titles/demo.json",
-        b"/media/%2E%2E/keys/k1.json", b"/media/demo%2f..%2f..%2fkeys/k1.json",
-        b"/media/demo/v1/..%5c..%5c..%5ckeys/k1.json", b"/media/demo\\..\\..\\keys/k1.json",
-        b"/media//keys/k1.json", b"/media/demo/v1/master.m3u8%00.mp4", b"/media/%2fkeys/k1.json",
+        b"/media/../catalog/titles/demo.json",
+        b"/media/%2e%2e/catalog/titles/demo.json",
+        b"/media/%2E%2E/keys/k1.json",
+        b"/media/demo%2f..%2f..%2fkeys/k1.json",
+        b"/media/demo/v1/..%5c..%5c..%5ckeys/k1.json",
+        b"/media/demo\\..\\..\\keys/k1.json",
+        b"/media//keys/k1.json",
+        b"/media/demo/v1/master.m3u8%00.mp4",
+        b"/media/%2fkeys/k1.json",
         b"/media/demo/v1/video/720p/..%2f..%2f..%2f..%2fkeys/k1.json",
-    ]:  # fmt: skip
+    ]:
         yield pytest.param(raw, id=raw.decode())
 
 
@@ -227,5 +249,6 @@ async def test_paths_leaving_media_are_404_problems_without_touching_storage(
     assert status == 404
     assert headers["Content-Type"] == "application/problem+json"
     assert json.loads(body)["status"] == 404
-    assert b"secret" not in body and b"key material" not in body
+    assert b"secret" not in body
+    assert b"key material" not in body
     assert store.touched == []

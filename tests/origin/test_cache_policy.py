@@ -18,11 +18,15 @@ def test_segments_are_immutable_for_a_year() -> None:
 def test_manifests_are_short_lived_and_may_be_served_stale() -> None:
     headers = CachePolicy(manifest_max_age=10, manifest_edge_max_age=60).for_content(CacheClass.MANIFEST)
     assert headers["Cache-Control"] == "public, max-age=10, stale-while-revalidate=30, stale-if-error=86400"
-    assert headers["CDN-Cache-Control"] == "public, max-age=60, stale-while-revalidate=30, stale-if-error=86400"
+    assert (
+        headers["CDN-Cache-Control"] == "public, max-age=60, stale-while-revalidate=30, stale-if-error=86400"
+    )
 
 
-@pytest.mark.parametrize(("status", "value"), [(404, "public, max-age=10"), (400, "no-store"), (416, "no-store"),
-                                               (500, "no-store")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("status", "value"),
+    [(404, "public, max-age=10"), (400, "no-store"), (416, "no-store"), (500, "no-store")],
+)
 def test_errors_are_cached_briefly_or_not_at_all(status: int, value: str) -> None:
     headers = CachePolicy().for_error(status)
     assert headers == {"Cache-Control": value, "CDN-Cache-Control": value}
@@ -31,11 +35,14 @@ def test_errors_are_cached_briefly_or_not_at_all(status: int, value: str) -> Non
 @pytest.mark.parametrize(
     ("key", "kind"),
     [
-        ("media/t/v/master.m3u8", HLS_PLAYLIST), ("media/t/v/video/720p/index.m3u8", HLS_PLAYLIST),
-        ("media/t/v/manifest.mpd", DASH_MPD), ("media/t/v/video/720p/init.mp4", VIDEO_INIT),
-        ("media/t/v/audio/en/init.mp4", AUDIO_INIT), ("media/t/v/audio/en/seg-00001.m4s", SEGMENT),
+        ("media/t/v/master.m3u8", HLS_PLAYLIST),
+        ("media/t/v/video/720p/index.m3u8", HLS_PLAYLIST),
+        ("media/t/v/manifest.mpd", DASH_MPD),
+        ("media/t/v/video/720p/init.mp4", VIDEO_INIT),
+        ("media/t/v/audio/en/init.mp4", AUDIO_INIT),
+        ("media/t/v/audio/en/seg-00001.m4s", SEGMENT),
     ],
-)  # fmt: skip
+)
 def test_content_types(key: str, kind: Kind) -> None:
     assert classify(key) == kind
 

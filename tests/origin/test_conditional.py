@@ -24,11 +24,17 @@ EARLIER = "Sun, 01 Nov 2026 11:00:00 GMT"
         pytest.param("GET", {"If-Modified-Since": SAME}, Outcome.NOT_MODIFIED, id="ims-same-second"),
         pytest.param("GET", {"If-Modified-Since": EARLIER}, Outcome.PROCEED, id="ims-earlier"),
         pytest.param("GET", {"If-Modified-Since": "yesterday"}, Outcome.PROCEED, id="ims-invalid-ignored"),
-        pytest.param("GET", {"If-None-Match": '"other"', "If-Modified-Since": SAME}, Outcome.PROCEED,
-                     id="inm-takes-precedence-over-ims"),
+        pytest.param(
+            "GET",
+            {"If-None-Match": '"other"', "If-Modified-Since": SAME},
+            Outcome.PROCEED,
+            id="inm-takes-precedence-over-ims",
+        ),
         pytest.param("GET", {"If-Match": ETAG}, Outcome.PROCEED, id="if-match"),
         pytest.param("GET", {"If-Match": '"other"'}, Outcome.PRECONDITION_FAILED, id="if-match-miss"),
-        pytest.param("GET", {"If-Match": "W/" + ETAG}, Outcome.PRECONDITION_FAILED, id="if-match-strong-only"),
+        pytest.param(
+            "GET", {"If-Match": "W/" + ETAG}, Outcome.PRECONDITION_FAILED, id="if-match-strong-only"
+        ),
         pytest.param("GET", {"If-Unmodified-Since": EARLIER}, Outcome.PRECONDITION_FAILED, id="ius-modified"),
         pytest.param("GET", {"If-Unmodified-Since": SAME}, Outcome.PROCEED, id="ius-unmodified"),
     ],

@@ -9,8 +9,11 @@ from origin.paths import UnsafePathError, media_key
     ("raw", "key"),
     [
         pytest.param("/media/demo/v1/master.m3u8", "media/demo/v1/master.m3u8", id="manifest"),
-        pytest.param("/media/demo/v1/video/720p/seg-00001.m4s?t=1", "media/demo/v1/video/720p/seg-00001.m4s",
-                     id="query-ignored"),
+        pytest.param(
+            "/media/demo/v1/video/720p/seg-00001.m4s?t=1",
+            "media/demo/v1/video/720p/seg-00001.m4s",
+            id="query-ignored",
+        ),
     ],
 )
 def test_plain_media_paths_map_to_keys(raw: str, key: str) -> None:

@@ -32,7 +32,8 @@ def test_parse_range(header: str | None, expected: ByteRange | None) -> None:
 def test_unsatisfiable_ranges_raise_with_the_size(header: str) -> None:
     with pytest.raises(RangeNotSatisfiable) as info:
         parse_range(header, 1000)
-    assert info.value.size == 1000 and info.value.status == 416
+    assert info.value.size == 1000
+    assert info.value.status == 416
 
 
 def test_content_range() -> None:

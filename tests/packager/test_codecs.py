@@ -8,9 +8,19 @@ from vodpipe.errors import PackagingError
 
 # The esds that FFmpeg 9 writes for AAC-LC 48 kHz stereo.
 ESDS_AAC_LC = bytes.fromhex(
-    "00000000" "0380808025" "0001" "00"  # ES_Descriptor: ES_ID 1, no flags
-    "0480808017" "40" "15" "000000" "0001f400" "0001f400"  # DecoderConfig: MPEG-4 audio
-    "0580808005" "1190" "56e500"  # DecoderSpecificInfo: AAC-LC, 48 kHz, stereo
+    "00000000"
+    "0380808025"
+    "0001"
+    "00"  # ES_Descriptor: ES_ID 1, no flags
+    "0480808017"
+    "40"
+    "15"
+    "000000"
+    "0001f400"
+    "0001f400"  # DecoderConfig: MPEG-4 audio
+    "0580808005"
+    "1190"
+    "56e500"  # DecoderSpecificInfo: AAC-LC, 48 kHz, stereo
     "068080800102"  # SLConfig
 )
 

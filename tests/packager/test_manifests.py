@@ -17,27 +17,54 @@ SCHEMA_PATH = "tests/resources/dash/DASH-MPD.xsd"
 
 
 def seg(number: int, start: int, duration: int, size: int) -> SegmentInfo:
-    frames = (IFrame(24, size // 10, start, duration // 2), IFrame(size // 2, size // 20, start + duration // 2, duration // 2))
+    frames = (
+        IFrame(24, size // 10, start, duration // 2),
+        IFrame(size // 2, size // 20, start + duration // 2, duration // 2),
+    )
     return SegmentInfo(number, start, duration, size, 120, frames)
 
 
-VIDEO_720 = Rendition("video", "720p", "avc1.64001f", 90_000,
-                      (seg(1, 0, 360_000, 1_500_000), seg(2, 360_000, 360_000, 1_400_000), seg(3, 720_000, 180_000, 600_000)),
-                      1280, 720, Fraction(30000, 1001))  # fmt: skip
-VIDEO_360 = Rendition("video", "360p", "avc1.64001e", 90_000,
-                      (seg(1, 0, 360_000, 400_000), seg(2, 360_000, 360_000, 390_000), seg(3, 720_000, 180_000, 150_000)),
-                      640, 360, Fraction(30000, 1001))  # fmt: skip
-AUDIO_EN = Rendition("audio", "en", "mp4a.40.2", 48_000,
-                     (SegmentInfo(1, 0, 192_512, 65_000, 188, ()), SegmentInfo(2, 192_512, 191_488, 64_000, 187, ()),
-                      SegmentInfo(3, 384_000, 97_024, 33_000, 95, ())),
-                     language="en", channels=2, sample_rate=48_000)  # fmt: skip
+VIDEO_720 = Rendition(
+    "video",
+    "720p",
+    "avc1.64001f",
+    90_000,
+    (seg(1, 0, 360_000, 1_500_000), seg(2, 360_000, 360_000, 1_400_000), seg(3, 720_000, 180_000, 600_000)),
+    1280,
+    720,
+    Fraction(30000, 1001),
+)
+VIDEO_360 = Rendition(
+    "video",
+    "360p",
+    "avc1.64001e",
+    90_000,
+    (seg(1, 0, 360_000, 400_000), seg(2, 360_000, 360_000, 390_000), seg(3, 720_000, 180_000, 150_000)),
+    640,
+    360,
+    Fraction(30000, 1001),
+)
+AUDIO_EN = Rendition(
+    "audio",
+    "en",
+    "mp4a.40.2",
+    48_000,
+    (
+        SegmentInfo(1, 0, 192_512, 65_000, 188, ()),
+        SegmentInfo(2, 192_512, 191_488, 64_000, 187, ()),
+        SegmentInfo(3, 384_000, 97_024, 33_000, 95, ()),
+    ),
+    language="en",
+    channels=2,
+    sample_rate=48_000,
+)
 TITLE = Presentation((VIDEO_720, VIDEO_360), (AUDIO_EN,))
 
 
 def test_media_playlist_text() -> None:
     assert hls.media_playlist(VIDEO_720) == (
         "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-TARGETDURATION:4\n"
-        "#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-MAP:URI=\"init.mp4\"\n"
+        '#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-MAP:URI="init.mp4"\n'
         "#EXTINF:4.000000,\nseg-00001.m4s\n#EXTINF:4.000000,\nseg-00002.m4s\n"
         "#EXTINF:2.000000,\nseg-00003.m4s\n#EXT-X-ENDLIST\n"
     )
@@ -58,11 +85,16 @@ def test_target_duration_rounds_to_nearest(durations: list[Fraction], expected: 
 
 def test_master_playlist_describes_every_variant_from_the_media() -> None:
     master = m3u8.loads(hls.master_playlist(TITLE))
-    assert master.version == 7 and master.is_independent_segments
+    assert master.version == 7
+    assert master.is_independent_segments
     (audio,) = master.media
     assert (audio.type, audio.group_id, audio.language, audio.uri, audio.channels) == (
-        "AUDIO", "audio", "en", "audio/en/index.m3u8", "2",
-    )  # fmt: skip
+        "AUDIO",
+        "audio",
+        "en",
+        "audio/en/index.m3u8",
+        "2",
+    )
     variants = {p.uri: p.stream_info for p in master.playlists}
     top = variants["video/720p/index.m3u8"]
     assert top.bandwidth == VIDEO_720.peak_bitrate + AUDIO_EN.peak_bitrate
@@ -84,8 +116,9 @@ def test_iframe_playlist_lists_each_keyframe_as_a_byte_range() -> None:
     playlist = m3u8.loads(hls.iframe_playlist(VIDEO_720))
     assert playlist.is_i_frames_only
     assert [(s.uri, s.byterange, s.duration) for s in playlist.segments[:2]] == [
-        ("seg-00001.m4s", "150000@24", 2.0), ("seg-00001.m4s", "75000@750000", 2.0),
-    ]  # fmt: skip
+        ("seg-00001.m4s", "150000@24", 2.0),
+        ("seg-00001.m4s", "75000@750000", 2.0),
+    ]
     assert sum(s.duration for s in playlist.segments) == pytest.approx(10.0)
 
 
@@ -108,10 +141,18 @@ def test_mpd_timelines_carry_the_real_durations() -> None:
     assert audio.lang == "en"
     (audio_rep,) = audio.representations
     assert [(s.t, s.d) for s in audio_rep.segment_templates[0].segment_timelines[0].Ss] == [
-        (0, 192_512), (None, 191_488), (None, 97_024),
-    ]  # fmt: skip
+        (0, 192_512),
+        (None, 191_488),
+        (None, 97_024),
+    ]
 
 
 def test_a_gap_in_the_timeline_restates_t() -> None:
-    gappy = Rendition("video", "v", "avc1.64001f", 1000, (SegmentInfo(1, 0, 4000, 1, 1, ()), SegmentInfo(2, 5000, 4000, 1, 1, ())))
+    gappy = Rendition(
+        "video",
+        "v",
+        "avc1.64001f",
+        1000,
+        (SegmentInfo(1, 0, 4000, 1, 1, ()), SegmentInfo(2, 5000, 4000, 1, 1, ())),
+    )
     assert [(s.t, s.d) for s in dash.timeline(gappy).Ss] == [(0, 4000), (5000, 4000)]

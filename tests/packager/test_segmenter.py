@@ -22,7 +22,9 @@ def video(frames: int, gop: int, frame_ticks: int = 3000, misalign_at: int | Non
         if misalign_at is not None and i == misalign_at + 1:
             key = True
         flags = SYNC_SAMPLE_FLAGS if key else NON_SYNC_SAMPLE_FLAGS
-        out.append(Sample(i * frame_ticks, frame_ticks, flags, 3000 if i % 3 else -3000, bytes([i % 256]) * (i + 1)))
+        out.append(
+            Sample(i * frame_ticks, frame_ticks, flags, 3000 if i % 3 else -3000, bytes([i % 256]) * (i + 1))
+        )
     return out
 
 
@@ -53,8 +55,10 @@ def test_cut_track_round_trips_every_sample() -> None:
     out = list(cut_track(iter(samples), plan, TS, 1, video=True, label="v"))
     infos = [info for info, _ in out]
     assert [(i.number, i.start, i.duration, i.sample_count) for i in infos] == [
-        (1, 0, 360_000, 120), (2, 360_000, 360_000, 120), (3, 720_000, 180_000, 60),
-    ]  # fmt: skip
+        (1, 0, 360_000, 120),
+        (2, 360_000, 360_000, 120),
+        (3, 720_000, 180_000, 60),
+    ]
     back: list[Sample] = []
     for info, data in out:
         assert len(data) == info.size
@@ -79,7 +83,10 @@ def test_cut_track_refuses_a_rung_whose_keyframes_are_not_aligned() -> None:
 
 def test_audio_is_cut_at_the_first_sample_at_or_after_each_instant() -> None:
     audio = [Sample(i * 1024, 1024, SYNC_SAMPLE_FLAGS, 0, b"a") for i in range(470)]
-    plan = CutPlan((Fraction(0), Fraction(2), Fraction(4), Fraction(6), Fraction(8)), (Fraction(0), Fraction(4), Fraction(8)))
+    plan = CutPlan(
+        (Fraction(0), Fraction(2), Fraction(4), Fraction(6), Fraction(8)),
+        (Fraction(0), Fraction(4), Fraction(8)),
+    )
     infos = [info for info, _ in cut_track(iter(audio), plan, 48_000, 2, video=False, label="a")]
     assert [i.start for i in infos] == [0, 188 * 1024, 375 * 1024]  # ceil(4*48000/1024) = 188
     assert sum(i.sample_count for i in infos) == 470

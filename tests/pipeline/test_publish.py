@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -9,10 +8,20 @@ from packager.publish import publish
 from storage.local import LocalStore
 from vodpipe.errors import StorageError
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 
 def title_folder(root: Path) -> Path:
-    for rel in ("video/720p/init.mp4", "video/720p/seg-00001.m4s", "video/720p/index.m3u8",
-                "audio/en/seg-00001.m4s", "audio/en/index.m3u8", "master.m3u8", "manifest.mpd"):  # fmt: skip
+    for rel in (
+        "video/720p/init.mp4",
+        "video/720p/seg-00001.m4s",
+        "video/720p/index.m3u8",
+        "audio/en/seg-00001.m4s",
+        "audio/en/index.m3u8",
+        "master.m3u8",
+        "manifest.mpd",
+    ):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(rel.encode())
     return root
@@ -21,8 +30,15 @@ def title_folder(root: Path) -> Path:
 def test_segments_first_then_media_playlists_then_top_level_manifests(tmp_path: Path) -> None:
     written = publish(LocalStore(tmp_path / "store"), title_folder(tmp_path / "out"), "media/t/v1")
     names = [k.removeprefix("media/t/v1/") for k in written]
-    assert names == ["audio/en/seg-00001.m4s", "video/720p/init.mp4", "video/720p/seg-00001.m4s",
-                     "audio/en/index.m3u8", "video/720p/index.m3u8", "manifest.mpd", "master.m3u8"]  # fmt: skip
+    assert names == [
+        "audio/en/seg-00001.m4s",
+        "video/720p/init.mp4",
+        "video/720p/seg-00001.m4s",
+        "audio/en/index.m3u8",
+        "video/720p/index.m3u8",
+        "manifest.mpd",
+        "master.m3u8",
+    ]
 
 
 class FailingStore(LocalStore):

@@ -18,10 +18,16 @@ def test_defaults_need_no_environment() -> None:
 
 
 def test_values_are_parsed_and_typed() -> None:
-    settings = Settings.from_env({
-        "VODPIPE_DATA_DIR": "/srv/vod", "VODPIPE_SEGMENT_SECONDS": "6", "VODPIPE_PORT": "9000",
-        "VODPIPE_PUBLIC_URL": "https://origin.example/", "VODPIPE_LADDER": "ladder.toml", "OTHER": "ignored",
-    })  # fmt: skip
+    settings = Settings.from_env(
+        {
+            "VODPIPE_DATA_DIR": "/srv/vod",
+            "VODPIPE_SEGMENT_SECONDS": "6",
+            "VODPIPE_PORT": "9000",
+            "VODPIPE_PUBLIC_URL": "https://origin.example/",
+            "VODPIPE_LADDER": "ladder.toml",
+            "OTHER": "ignored",
+        }
+    )
     assert settings.data_dir == Path("/srv/vod")
     assert settings.segment_seconds == Fraction(6)
     assert settings.port == 9000

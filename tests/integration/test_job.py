@@ -1,0 +1,117 @@
+"""The title job through the command line: failures, idempotency, unusual masters."""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import run_cli
+from tests.integration.media_checks import decode
+
+pytestmark = pytest.mark.integration
+
+
+def media_files(env: dict[str, str]) -> list[Path]:
+    media = Path(env["VODPIPE_DATA_DIR"]) / "media"
+    return sorted(p for p in media.rglob("*") if p.is_file()) if media.exists() else []
+
+
+def record(env: dict[str, str], title: str) -> dict[str, object]:
+    data: dict[str, object] = json.loads(
+        (Path(env["VODPIPE_DATA_DIR"]) / f"catalog/titles/{title}.json").read_text()
+    )
+    return data
+
+
+def test_an_ffmpeg_failure_reports_its_last_lines_and_publishes_nothing(
+    tmp_path: Path, master_10s: Path, cli_env: dict[str, str]
+) -> None:
+    fake = tmp_path / "ffmpeg"
+    fake.write_text(
+        "#!/bin/sh\necho 'Unknown encoder libx264' >&2\necho 'Error selecting an encoder' >&2\nexit 8\n"
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    result = run_cli(
+        "ingest", str(master_10s), "--title", "broken", env=cli_env | {"VODPIPE_FFMPEG": str(fake)}
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "vodpipe: error: ffmpeg failed (exit status 8): Unknown encoder libx264 | Error selecting an encoder"
+    ]
+    assert "Traceback" not in result.stderr
+    assert media_files(cli_env) == []
+    failed = record(cli_env, "broken")
+    assert failed["status"] == "failed"
+    assert "Error selecting an encoder" in str(failed["error"])
+    # Nothing is lost: with a working FFmpeg the same title goes through.
+    retry = run_cli("ingest", str(master_10s), "--title", "broken", env=cli_env)
+    assert retry.returncode == 0, retry.stderr
+    assert record(cli_env, "broken")["status"] == "published"
+
+
+def test_ingesting_the_same_bytes_twice_does_no_new_work(master_10s: Path, cli_env: dict[str, str]) -> None:
+    first = run_cli("ingest", str(master_10s), "--title", "twice", env=cli_env)
+    assert first.returncode == 0, first.stderr
+    before = {p: p.stat().st_mtime_ns for p in media_files(cli_env)}
+    second = run_cli("ingest", str(master_10s), "--title", "twice", env=cli_env)
+    assert second.returncode == 0
+    assert "already published; nothing to do" in second.stderr
+    assert "encode" not in second.stderr
+    assert second.stdout == first.stdout  # same URLs
+    assert {p: p.stat().st_mtime_ns for p in media_files(cli_env)} == before
+
+
+def test_a_master_without_audio_is_packaged_video_only(make_master, cli_env: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    master = make_master("silent.mp4", seconds=4, size="640x360", audio=False)
+    result = run_cli("ingest", str(master), "--title", "silent", env=cli_env)
+    assert result.returncode == 0, result.stderr
+    version = re.search(r"/media/silent/(v\w+)/", result.stdout)
+    assert version
+    base = Path(cli_env["VODPIPE_DATA_DIR"]) / "media/silent" / version.group(1)
+    master_playlist = (base / "master.m3u8").read_text()
+    assert "EXT-X-MEDIA" not in master_playlist
+    assert "mp4a" not in master_playlist
+    assert 'CODECS="avc1.' in master_playlist
+    assert "audio" not in (base / "manifest.mpd").read_text()
+    assert not (base / "audio").exists()
+
+
+def test_a_rotated_phone_master_becomes_a_portrait_ladder(  # type: ignore[no-untyped-def]
+    tmp_path: Path, make_master, ffmpeg_exe: str, cli_env: dict[str, str]
+) -> None:
+    landscape = make_master("landscape-4s.mp4", seconds=4, size="640x360")
+    master = tmp_path / "phone.mp4"  # the same pixels, flagged to be shown turned 90 degrees
+    subprocess.run(
+        [
+            ffmpeg_exe,
+            "-loglevel",
+            "error",
+            "-y",
+            "-display_rotation:v:0",
+            "90",
+            "-i",
+            str(landscape),
+            "-c",
+            "copy",
+            str(master),
+        ],
+        check=True,
+    )
+    result = run_cli("ingest", str(master), "--title", "phone", env=cli_env)
+    assert result.returncode == 0, result.stderr
+    info = record(cli_env, "phone")
+    assert info["probe"]["video"]["rotation"] in (90, 270)  # type: ignore[index]
+    assert [(r["id"], r["width"], r["height"]) for r in info["renditions"] if r["kind"] == "video"] == [  # type: ignore[attr-defined]
+        ("360p", 360, 640),
+        ("240p", 240, 426),
+    ]
+    rung = next(Path(cli_env["VODPIPE_DATA_DIR"]).rglob("video/360p"))
+    decoded = decode(
+        (rung / "init.mp4").read_bytes(), [p.read_bytes() for p in sorted(rung.glob("seg-*.m4s"))]
+    )
+    assert (decoded.width, decoded.height, decoded.frames) == (360, 640, 120)
