@@ -96,9 +96,7 @@ def parse_ladder(data: dict[str, Any], source: str) -> Ladder:
     audio = AudioSettings(
         _positive(audio_raw, "bitrate", f"{source}: [audio]") if "bitrate" in audio_raw else 128_000,
         _positive(audio_raw, "channels", f"{source}: [audio]") if "channels" in audio_raw else 2,
-        _positive(audio_raw, "sample_rate", f"{source}: [audio]")
-        if "sample_rate" in audio_raw
-        else 48_000,
+        _positive(audio_raw, "sample_rate", f"{source}: [audio]") if "sample_rate" in audio_raw else 48_000,
     )
     preset = data.get("preset", "veryfast")
     if preset not in _PRESETS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 from dataclasses import asdict
@@ -74,7 +75,12 @@ async def _serve(
     runner = web.AppRunner(make_app(store, policy))
     await runner.setup()
     site = web.TCPSite(runner, host, port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise VodpipeError(f"cannot listen on {host}:{port}: {reason}") from None
     bound = runner.addresses[0][1] if runner.addresses else port
     base = settings.public_url or f"http://{host}:{bound}"
     print(f"origin: serving {settings.data_dir}/media at {base}/media/", flush=True)
@@ -128,6 +134,7 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vodpipe", description="Master in, adaptive title out.")
+    parser.add_argument("--traceback", action="store_true", help="show the traceback of an internal error")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help="validate and store a master, then encode, package, publish")
@@ -171,6 +178,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("vodpipe: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if args.traceback:
+            raise
+        print(
+            f"vodpipe: internal error: {type(exc).__name__}: {exc} (rerun with --traceback)", file=sys.stderr
+        )
+        return 2
 
 
 if __name__ == "__main__":

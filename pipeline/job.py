@@ -110,5 +110,8 @@ def run_title(
     except VodpipeError as exc:
         catalog.save(record.with_status("failed", error=exc.message))
         raise
+    except Exception as exc:  # recorded, then re-raised: the title never stays "encoding"
+        catalog.save(record.with_status("failed", error=f"internal error: {type(exc).__name__}: {exc}"))
+        raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

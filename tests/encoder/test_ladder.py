@@ -123,7 +123,9 @@ def test_ladder_file_replaces_the_default(tmp_path: Path) -> None:
         pytest.param("", "at least one", id="no-rungs"),
         pytest.param('[[rungs]]\nname = "A"\nheight = 1\nbitrate = 1\n', "lowercase slug", id="bad-name"),
         pytest.param(
-            '[[rungs]]\nname = "a"\nheight = -1\nbitrate = 1\n', "'height' must be a positive integer", id="negative"
+            '[[rungs]]\nname = "a"\nheight = -1\nbitrate = 1\n',
+            "'height' must be a positive integer",
+            id="negative",
         ),
         pytest.param(
             '[[rungs]]\nname = "a"\nheight = 1\nbitrate = 1\n'

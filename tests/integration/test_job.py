@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import stat
 import subprocess
 from pathlib import Path
@@ -115,3 +116,26 @@ def test_a_rotated_phone_master_becomes_a_portrait_ladder(  # type: ignore[no-un
         (rung / "init.mp4").read_bytes(), [p.read_bytes() for p in sorted(rung.glob("seg-*.m4s"))]
     )
     assert (decoded.width, decoded.height, decoded.frames) == (360, 640, 120)
+
+
+def test_a_busy_port_is_one_line(cli_env: dict[str, str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli("serve", "--port", str(port), env=cli_env, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"vodpipe: error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    ]
+
+
+def test_status_of_an_unknown_title(cli_env: dict[str, str]) -> None:
+    result = run_cli("status", "nobody", env=cli_env)
+    assert (result.returncode, result.stderr.strip()) == (
+        1,
+        "vodpipe: error: no title 'nobody' in the catalog",
+    )
+    bad = run_cli("ingest", "x.mp4", "--title", "Not A Slug", env=cli_env)
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("vodpipe: error: invalid title 'Not A Slug'")
