@@ -252,3 +252,28 @@ async def test_paths_leaving_media_are_404_problems_without_touching_storage(
     assert b"secret" not in body
     assert b"key material" not in body
     assert store.touched == []
+
+
+async def test_local_segments_are_sent_with_sendfile(
+    client: TestClient[Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[int, int | None]] = []
+    original = asyncio.BaseEventLoop.sendfile
+
+    async def spy(
+        self: asyncio.BaseEventLoop,
+        transport: Any,
+        file: Any,
+        offset: int = 0,
+        count: int | None = None,
+        **kwargs: Any,
+    ) -> int:
+        calls.append((offset, count))
+        return await original(self, transport, file, offset, count, **kwargs)
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "sendfile", spy)
+    whole = await client.get(f"{BASE}/video/720p/seg-00001.m4s")
+    ranged = await client.get(f"{BASE}/video/720p/seg-00001.m4s", headers={"Range": "bytes=1000-1999"})
+    assert await whole.read() == SEGMENT
+    assert await ranged.read() == SEGMENT[1000:2000]
+    assert calls == [(0, len(SEGMENT)), (1000, 1000)]
