@@ -35,18 +35,8 @@ def plain_ffmpeg_args(ffmpeg_exe: str, job: EncodeJob, out: Path) -> list[str]:
         f"[s{i}]scale={r.width}:{r.height},setsar=1,format=yuv420p[v{i}]" for i, r in enumerate(job.rungs)
     )
     gop = gop_frames(job)
-    args = [
-        ffmpeg_exe,
-        "-hide_banner",
-        "-nostdin",
-        "-y",
-        "-loglevel",
-        "error",
-        "-i",
-        str(job.master),
-        "-filter_complex",
-        graph,
-    ]
+    quiet = ["-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
+    args = [ffmpeg_exe, *quiet, "-i", str(job.master), "-filter_complex", graph]
     for i, r in enumerate(job.rungs):
         args += [
             "-map",

@@ -19,21 +19,8 @@ def demo_master_args(
     audio: bool = True,
 ) -> list[str]:
     """FFmpeg arguments for a test-pattern master with a 1 kHz tone in English."""
-    args = [
-        ffmpeg_exe,
-        "-hide_banner",
-        "-nostdin",
-        "-y",
-        "-loglevel",
-        "error",
-        "-progress",
-        "pipe:1",
-        "-nostats",
-        "-f",
-        "lavfi",
-        "-i",
-        f"testsrc2=size={size}:rate={rate}",
-    ]
+    quiet = ["-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"]
+    args = [ffmpeg_exe, *quiet, "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]
     if audio:
         args += ["-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000:beep_factor=4"]
     args += [

@@ -18,6 +18,10 @@ pytestmark = pytest.mark.integration
 Maker = Callable[[Path, str, Callable[..., Path]], Path]
 
 
+def _ffmpeg(ffmpeg: str, *args: str) -> None:
+    subprocess.run([ffmpeg, "-loglevel", "error", "-y", *args], check=True)
+
+
 def _missing(folder: Path, ffmpeg: str, make: Callable[..., Path]) -> Path:
     return folder / "does-not-exist.mp4"
 
@@ -39,20 +43,7 @@ def _text(folder: Path, ffmpeg: str, make: Callable[..., Path]) -> Path:
 
 def _truncated_moov_at_end(folder: Path, ffmpeg: str, make: Callable[..., Path]) -> Path:
     path = folder / "cut.mov"
-    subprocess.run(
-        [
-            ffmpeg,
-            "-loglevel",
-            "error",
-            "-y",
-            "-i",
-            str(make("bad-src.mp4", seconds=4)),
-            "-c",
-            "copy",
-            str(path),
-        ],
-        check=True,
-    )
+    _ffmpeg(ffmpeg, "-i", str(make("bad-src.mp4", seconds=4)), "-c", "copy", str(path))
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     return path
@@ -76,69 +67,33 @@ def _corrupt_frames(folder: Path, ffmpeg: str, make: Callable[..., Path]) -> Pat
 
 def _audio_only(folder: Path, ffmpeg: str, make: Callable[..., Path]) -> Path:
     path = folder / "tone.m4a"
-    subprocess.run(
-        [
-            ffmpeg,
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:duration=2",
-            "-c:a",
-            "aac",
-            str(path),
-        ],
-        check=True,
-    )
+    _ffmpeg(ffmpeg, "-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-c:a", "aac", str(path))
     return path
 
 
 def _still_image(folder: Path, ffmpeg: str, make: Callable[..., Path]) -> Path:
     path = folder / "poster.png"
-    subprocess.run(
-        [
-            ffmpeg,
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240",
-            "-frames:v",
-            "1",
-            str(path),
-        ],
-        check=True,
-    )
+    _ffmpeg(ffmpeg, "-f", "lavfi", "-i", "testsrc2=size=320x240", "-frames:v", "1", str(path))
     return path
 
 
 def _absurd_duration(folder: Path, ffmpeg: str, make: Callable[..., Path]) -> Path:
     path = folder / "two-frames-a-day-apart.mkv"
-    subprocess.run(
-        [
-            ffmpeg,
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=64x64:rate=1",
-            "-frames:v",
-            "2",
-            "-vf",
-            "setpts=N*100000/TB",
-            "-fps_mode",
-            "passthrough",
-            "-c:v",
-            "libx264",
-            str(path),
-        ],
-        check=True,
+    _ffmpeg(
+        ffmpeg,
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=64x64:rate=1",
+        "-frames:v",
+        "2",
+        "-vf",
+        "setpts=N*100000/TB",
+        "-fps_mode",
+        "passthrough",
+        "-c:v",
+        "libx264",
+        str(path),
     )
     return path
 
