@@ -132,6 +132,18 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
+    from player_test.check import check  # verification tooling: loaded only by this command
+
+    report = check(args.url, args.token)
+    print(report.to_json() if args.json else report.table())
+    if args.abr:
+        from player_test.abr import simulate_report
+
+        print(simulate_report(report, args.url, args.abr, Path(args.plot_dir), as_json=args.json))
+    return 0 if report.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vodpipe", description="Master in, adaptive title out.")
     parser.add_argument("--traceback", action="store_true", help="show the traceback of an internal error")
@@ -153,6 +165,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("check", help="check that an HLS or DASH title plays: rules, decode, ABR")
+    p.add_argument("url", help="a master .m3u8 or an .mpd")
+    p.add_argument("--token", help="bearer token for protected origins and license servers")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument(
+        "--abr", nargs="+", metavar="TRACE", help="bandwidth trace CSVs to replay (player_test/traces/)"
+    )
+    p.add_argument("--plot-dir", default=".", help="where the ABR plots go (default: here)")
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("status", help="print a title's record")
     p.add_argument("title")

@@ -12,7 +12,6 @@ import pytest
 
 RESOURCES = Path(__file__).parent / "resources"
 FAST_LADDER = RESOURCES / "ladder-fast.toml"
-DASH_SCHEMA = RESOURCES / "dash" / "DASH-MPD.xsd"
 
 MakeMaster = Callable[..., Path]
 

@@ -11,6 +11,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import av
 import pytest
 
 if TYPE_CHECKING:
@@ -84,3 +85,8 @@ def origin(cli_env: dict[str, str]) -> Iterator[str]:
         yield match.group(1)
     finally:
         assert server.stop() == 0
+
+
+def count_frames(path: str) -> int:
+    with av.open(path) as container:
+        return sum(1 for _ in container.decode(video=0))

@@ -18,17 +18,10 @@ import pytest
 import xmlschema
 from mpegdash.parser import MPEGDASHParser
 
-from tests.conftest import DASH_SCHEMA, FAST_LADDER
-from tests.integration.conftest import Server, fetch, run_cli
-from tests.integration.media_checks import (
-    Decoded,
-    Timing,
-    avc_codec,
-    count_frames,
-    decode,
-    segment_timing,
-    timescale,
-)
+from player_test.dash import SCHEMA as DASH_SCHEMA
+from player_test.media import Decoded, SegmentTiming, decode, read_init, read_segment
+from tests.conftest import FAST_LADDER
+from tests.integration.conftest import Server, count_frames, fetch, run_cli
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -44,7 +37,7 @@ class Rendition:
     init: bytes
     segments: list[bytes]
     extinf: list[Fraction]
-    timings: list[Timing]
+    timings: list[SegmentTiming]
     timescale: int
     decoded: Decoded
 
@@ -111,8 +104,9 @@ def load_rendition(playlist_url: str) -> Rendition:
         assert got.headers["Content-Type"] == "video/iso.segment"
         assert got.headers["Cache-Control"] == "public, max-age=31536000, immutable"
         segments.append(got.body)
-    ts = timescale(init)
-    timings = [segment_timing(s) for s in segments]
+    info = read_init(init)
+    ts = info.timescale
+    timings = [read_segment(s, info) for s in segments]
     extinf = [Fraction(str(s.duration)) for s in playlist.segments]
     assert playlist.target_duration == max(round(d) for d in extinf)
     return Rendition(playlist_url, init, segments, extinf, timings, ts, decode(init, segments))
@@ -180,8 +174,8 @@ def test_audio_and_video_durations_agree(hls: tuple[m3u8.M3U8, dict[str, Renditi
     video_duration = sum(next(iter(video.values())).media_durations)
     assert video_duration == 10
     assert abs(sum(audio.media_durations) - video_duration) < Fraction(1, 10)
-    assert abs(audio.decoded.duration - 10) < Fraction(1, 10)
-    assert audio.decoded.profile == "LC"
+    assert abs(audio.decoded.seconds - 10) < Fraction(1, 10)
+    assert read_init(audio.init).codec == "mp4a.40.2"
 
 
 def test_codecs_resolution_and_bandwidth_match_the_media(
@@ -191,7 +185,7 @@ def test_codecs_resolution_and_bandwidth_match_the_media(
     for playlist in master.playlists:
         rendition = video[playlist.uri]
         info = playlist.stream_info
-        assert info.codecs == f"{avc_codec(rendition.init)},mp4a.40.2"
+        assert info.codecs == f"{read_init(rendition.init).codec},mp4a.40.2"
         assert info.resolution == (rendition.decoded.width, rendition.decoded.height)
         assert info.frame_rate == 30
         peak = rendition.peak_bitrate + audio.peak_bitrate
@@ -253,7 +247,7 @@ def test_dash_manifest_is_valid_and_matches_the_media(
             assert fetch(f"{published.base}/{first_media}").body == rendition.segments[0]
             assert fetch(f"{published.base}/{template.initialization}").body == rendition.init
             if aset is video_set:
-                assert rep.codecs == avc_codec(rendition.init)
+                assert rep.codecs == read_init(rendition.init).codec
                 assert (rep.width, rep.height) == (rendition.decoded.width, rendition.decoded.height)
 
 

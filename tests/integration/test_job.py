@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from player_test.media import decode
 from tests.integration.conftest import run_cli
-from tests.integration.media_checks import decode
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,7 @@ from mpegdash.parser import MPEGDASHParser
 from packager import dash, hls
 from packager.model import Presentation, Rendition
 from packager.segmenter import IFrame, SegmentInfo
-
-SCHEMA_PATH = "tests/resources/dash/DASH-MPD.xsd"
+from player_test.dash import SCHEMA
 
 
 def seg(number: int, start: int, duration: int, size: int) -> SegmentInfo:
@@ -123,7 +122,7 @@ def test_iframe_playlist_lists_each_keyframe_as_a_byte_range() -> None:
 
 
 def test_mpd_is_valid_against_the_schema() -> None:
-    schema = xmlschema.XMLSchema(SCHEMA_PATH, allow="local")
+    schema = xmlschema.XMLSchema(str(SCHEMA), allow="local")
     assert list(schema.iter_errors(dash.render_mpd(TITLE))) == []
 
 

@@ -1,0 +1,225 @@
+"""What a player sees in fetched media, read independently of vodpipe's packager."""
+
+from __future__ import annotations
+
+import io
+import struct
+from dataclasses import dataclass
+from fractions import Fraction
+
+import av
+import av.error
+
+NON_SYNC = 0x00010000
+
+
+class MediaError(ValueError):
+    """Bytes that are not the ISO-BMFF a player expects."""
+
+
+def boxes(data: bytes, start: int = 0, end: int | None = None) -> list[tuple[str, int, int]]:
+    """(type, offset, size) of the boxes laid end to end in data[start:end]."""
+    out = []
+    pos, stop = start, len(data) if end is None else end
+    while pos + 8 <= stop:
+        size, kind = struct.unpack_from(">I4s", data, pos)
+        if size == 1:
+            size = struct.unpack_from(">Q", data, pos + 8)[0]
+        elif size == 0:
+            size = stop - pos
+        if size < 8 or pos + size > stop:
+            raise MediaError(f"box {kind!r} at {pos} has an impossible size {size}")
+        out.append((kind.decode("latin-1"), pos, size))
+        pos += size
+    return out
+
+
+def find(data: bytes, path: list[str], start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Payload (start, end) of every box along a path of container types."""
+    found = []
+    for kind, offset, size in boxes(data, start, end):
+        if kind == path[0]:
+            payload = (offset + 8, offset + size)
+            found += [payload] if len(path) == 1 else find(data, path[1:], *payload)
+    return found
+
+
+def _one(data: bytes, path: list[str], start: int = 0, end: int | None = None) -> tuple[int, int]:
+    found = find(data, path, start, end)
+    if not found:
+        raise MediaError(f"no {'/'.join(path)} box")
+    return found[0]
+
+
+@dataclass(frozen=True)
+class InitInfo:
+    kind: str  # "video" or "audio"
+    codec: str
+    timescale: int
+    width: int
+    height: int
+    default_duration: int
+    default_flags: int
+    protection: tuple[str, ...]  # scheme types from sinf/schm, e.g. ("cenc",)
+
+
+def _esds_codec(esds: bytes) -> str:
+    """mp4a.OO.A from an ES_Descriptor (ISO/IEC 14496-1), walking tags 03 > 04 > 05."""
+    pos = 4
+    object_type = 0
+    while pos < len(esds):
+        tag = esds[pos]
+        pos += 1
+        length = 0
+        while True:
+            byte = esds[pos]
+            pos += 1
+            length = (length << 7) | (byte & 0x7F)
+            if not byte & 0x80:
+                break
+        if tag == 0x03:
+            flags = esds[pos + 2]
+            pos += 3 + (2 if flags & 0x80 else 0) + (2 if flags & 0x20 else 0)
+        elif tag == 0x04:
+            object_type = esds[pos]
+            pos += 13
+        elif tag == 0x05:
+            aot = esds[pos] >> 3
+            if aot == 31:
+                aot = 32 + (((esds[pos] & 7) << 3) | (esds[pos + 1] >> 5))
+            return f"mp4a.{object_type:02x}.{aot}"
+        else:
+            pos += length
+    return f"mp4a.{object_type:02x}"
+
+
+def read_init(data: bytes) -> InitInfo:
+    """Codec string, timescale, size and defaults of a CMAF header."""
+    trak = _one(data, ["moov", "trak"])
+    mdhd, _ = _one(data, ["mdia", "mdhd"], *trak)
+    timescale = struct.unpack_from(">I", data, mdhd + (20 if data[mdhd] == 1 else 12))[0]
+    hdlr, _ = _one(data, ["mdia", "hdlr"], *trak)
+    handler = data[hdlr + 8 : hdlr + 12]
+    stsd, stsd_end = _one(data, ["mdia", "minf", "stbl", "stsd"], *trak)
+    (entry_type, entry, entry_size), *_ = boxes(data, stsd + 8, stsd_end)
+    body, end = entry + 8, entry + entry_size
+    protection: tuple[str, ...] = ()
+    children_at = body + (78 if handler == b"vide" else 28)
+    if entry_type in ("encv", "enca"):
+        schm = find(data, ["sinf", "schm"], children_at, end)
+        protection = tuple(data[s + 4 : s + 8].decode("latin-1") for s, _ in schm)
+        frma = find(data, ["sinf", "frma"], children_at, end)
+        entry_type = data[frma[0][0] : frma[0][0] + 4].decode("latin-1") if frma else entry_type
+    width = height = 0
+    if handler == b"vide":
+        width, height = struct.unpack_from(">HH", data, body + 24)
+        kind = "video"
+        config = dict((k, (o, s)) for k, o, s in boxes(data, children_at, end))
+        if "avcC" in config:
+            at = config["avcC"][0] + 8
+            codec = f"{entry_type}.{data[at + 1]:02x}{data[at + 2]:02x}{data[at + 3]:02x}"
+        else:
+            codec = entry_type
+    elif handler == b"soun":
+        kind = "audio"
+        config = dict((k, (o, s)) for k, o, s in boxes(data, children_at, end))
+        if "esds" in config:
+            offset, size = config["esds"]
+            codec = _esds_codec(data[offset + 8 : offset + size])
+        else:
+            codec = entry_type
+    else:
+        raise MediaError(f"track handler {handler!r} is neither video nor audio")
+    defaults = (0, 0)
+    for start, _ in find(data, ["moov", "mvex", "trex"]):
+        defaults = (
+            struct.unpack_from(">II", data, start + 12)[0],
+            struct.unpack_from(">I", data, start + 20)[0],
+        )
+    return InitInfo(kind, codec, timescale, width, height, defaults[0], defaults[1], protection)
+
+
+@dataclass(frozen=True)
+class SegmentTiming:
+    start: int  # decode time of the first sample, in the track's timescale
+    duration: int  # sum of sample durations
+    samples: int
+    starts_with_sync: bool
+
+
+def read_segment(data: bytes, init: InitInfo) -> SegmentTiming:
+    """Timing of a media segment from its tfdt and trun boxes."""
+    first: int | None = None
+    total = count = 0
+    sync: bool | None = None
+    for moof_start, moof_end in find(data, ["moof"]):
+        for traf, traf_end in find(data, ["traf"], moof_start, moof_end):
+            tfhd, _ = _one(data, ["tfhd"], traf, traf_end)
+            tf_flags = int.from_bytes(data[tfhd + 1 : tfhd + 4], "big")
+            pos = tfhd + 8 + (8 if tf_flags & 1 else 0) + (4 if tf_flags & 2 else 0)
+            default_duration, default_flags = init.default_duration, init.default_flags
+            if tf_flags & 0x08:
+                default_duration = struct.unpack_from(">I", data, pos)[0]
+                pos += 4
+            pos += 4 if tf_flags & 0x10 else 0
+            if tf_flags & 0x20:
+                default_flags = struct.unpack_from(">I", data, pos)[0]
+            tfdt, _ = _one(data, ["tfdt"], traf, traf_end)
+            decode = struct.unpack_from(">Q" if data[tfdt] == 1 else ">I", data, tfdt + 4)[0]
+            first = decode if first is None else first
+            for trun, _ in find(data, ["trun"], traf, traf_end):
+                flags = int.from_bytes(data[trun + 1 : trun + 4], "big")
+                n = struct.unpack_from(">I", data, trun + 4)[0]
+                pos = trun + 8 + (4 if flags & 0x1 else 0)
+                first_flags = None
+                if flags & 0x4:
+                    first_flags = struct.unpack_from(">I", data, pos)[0]
+                    pos += 4
+                fields = [bit for bit in (0x100, 0x200, 0x400, 0x800) if flags & bit]
+                for i in range(n):
+                    values = dict(
+                        zip(fields, struct.unpack_from(">" + "I" * len(fields), data, pos), strict=True)
+                    )
+                    pos += 4 * len(fields)
+                    total += values.get(0x100, default_duration)
+                    if sync is None:
+                        sample_flags = (
+                            first_flags
+                            if i == 0 and first_flags is not None
+                            else values.get(0x400, default_flags)
+                        )
+                        sync = not sample_flags & NON_SYNC
+                count += n
+    if first is None:
+        raise MediaError("segment has no moof/traf/tfdt")
+    return SegmentTiming(first, total, count, bool(sync))
+
+
+@dataclass(frozen=True)
+class Decoded:
+    frames: int
+    width: int
+    height: int
+    seconds: Fraction
+
+
+def decode(init: bytes, segments: list[bytes]) -> Decoded:
+    """Decode a whole rendition with PyAV from its init and media segments."""
+    try:
+        with av.open(io.BytesIO(init + b"".join(segments))) as container:
+            stream = container.streams[0]
+            frames = width = height = 0
+            end = Fraction(0)
+            for frame in container.decode(stream):
+                frames += 1
+                if frame.pts is None or frame.time_base is None:
+                    continue
+                start = Fraction(frame.pts * frame.time_base)
+                if isinstance(frame, av.VideoFrame):
+                    width, height = frame.width, frame.height
+                    end = max(end, start)
+                elif isinstance(frame, av.AudioFrame):
+                    end = max(end, start + Fraction(frame.samples, frame.sample_rate))
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"does not decode: {exc}") from None
+    return Decoded(frames, width, height, end)
