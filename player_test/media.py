@@ -206,13 +206,17 @@ class Decoded:
 def decode(init: bytes, segments: list[bytes]) -> Decoded:
     """Decode a whole rendition with PyAV from its init and media segments."""
     try:
-        with av.open(io.BytesIO(init + b"".join(segments))) as container:
+        with av.open(io.BytesIO(init + b"".join(segments)), mode="r") as container:
             stream = container.streams[0]
             frames = width = height = 0
             end = Fraction(0)
             for frame in container.decode(stream):
                 frames += 1
-                if frame.pts is None or frame.time_base is None:
+                if (
+                    not isinstance(frame, av.VideoFrame | av.AudioFrame)
+                    or frame.pts is None
+                    or not frame.time_base
+                ):
                     continue
                 start = Fraction(frame.pts * frame.time_base)
                 if isinstance(frame, av.VideoFrame):
