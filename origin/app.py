@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from origin.media import CORS_HEADERS, STORE_KEY, preflight, serve_media
+from origin.play import ASSETS_KEY, PlayerAssets, play_asset, play_page
 from origin.problems import POLICY_KEY, problem_middleware
 
 if TYPE_CHECKING:
     from origin.cache_policy import CachePolicy
     from storage.base import ObjectStore
+
+
+DEFAULT_PLAYERS = Path(__file__).resolve().parents[1] / "player_test"
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -28,11 +33,14 @@ async def _add_cors(request: web.Request, response: web.StreamResponse) -> None:
     response.headers.update(CORS_HEADERS)
 
 
-def make_app(store: ObjectStore, policy: CachePolicy) -> web.Application:
+def make_app(store: ObjectStore, policy: CachePolicy, players: PlayerAssets | None = None) -> web.Application:
     app = web.Application(middlewares=[problem_middleware])
     app[STORE_KEY] = store
     app[POLICY_KEY] = policy
+    app[ASSETS_KEY] = players or PlayerAssets(DEFAULT_PLAYERS)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/play/assets/{name}", play_asset)
+    app.router.add_get("/play/{title}", play_page)
     app.router.add_route("*", "/media/{tail:.*}", serve_media)
     app.router.add_route("*", "/{tail:.*}", not_found)
     app.on_response_prepare.append(_add_cors)

@@ -19,6 +19,7 @@ from ingest.service import ingest_master
 from ingest.validate import MasterLimits
 from origin.app import make_app
 from origin.cache_policy import CachePolicy
+from origin.play import PlayerAssets
 from pipeline.settings import Settings, current_settings
 from storage.local import LocalStore
 from vodpipe.errors import VodpipeError
@@ -72,7 +73,8 @@ async def _serve(
 ) -> None:
     store = LocalStore(settings.data_dir)
     policy = CachePolicy(settings.manifest_max_age, settings.manifest_edge_max_age)
-    runner = web.AppRunner(make_app(store, policy))
+    players = PlayerAssets(settings.players_dir) if settings.players_dir else None
+    runner = web.AppRunner(make_app(store, policy, players))
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     try:
@@ -85,6 +87,7 @@ async def _serve(
     base = settings.public_url or f"http://{host}:{bound}"
     print(f"origin: serving {settings.data_dir}/media at {base}/media/", flush=True)
     if title_version:
+        print(f"player: {base}/play/{title_version[0]}", flush=True)
         for kind, url in _urls(settings, *title_version, base=base).items():
             print(f"{kind}: {url}", flush=True)
     stop = asyncio.Event()

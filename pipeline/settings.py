@@ -67,6 +67,7 @@ class Settings:
     manifest_max_age: int = _setting(10, _nonnegative, "Browser max-age of manifests, seconds.")
     manifest_edge_max_age: int = _setting(60, _nonnegative, "Edge (CDN-Cache-Control) max-age of manifests.")
     broker_url: str | None = _setting(None, str, "Celery broker; unset runs jobs in-process (eager).")
+    players_dir: Path | None = _setting(None, Path, "Folder with the npm players (default: player_test).")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -1,0 +1,100 @@
+// vodpipe's player page: one of hls.js, dash.js or Shaka Player on a title, with the ladder,
+// the current rendition, bitrate and buffer on screen and in window.vodpipe for tests.
+"use strict";
+(function () {
+  const config = JSON.parse(document.getElementById("config").textContent);
+  const video = document.getElementById("video");
+  const state = { player: config.player, url: config.url, errors: [], switches: [], ladder: [], active: null };
+  window.vodpipe = state;
+
+  function fail(message) {
+    state.errors.push(String(message));
+    document.getElementById("errors").textContent = state.errors.join("\n");
+  }
+  function setLadder(levels) {
+    state.ladder = levels.map((l) => ({ height: l.height, width: l.width, bitrate: l.bitrate }))
+      .sort((a, b) => b.bitrate - a.bitrate);
+  }
+  function setActive(level) {
+    if (!level) return;
+    const now = { height: level.height, bitrate: level.bitrate, at: video.currentTime };
+    if (!state.active || state.active.bitrate !== now.bitrate) state.switches.push(now);
+    state.active = now;
+  }
+
+  const adapters = {
+    "hls.js": function () {
+      if (!window.Hls || !Hls.isSupported()) return fail("hls.js: Media Source Extensions unavailable");
+      const hls = new Hls({ capLevelToPlayerSize: false });
+      hls.on(Hls.Events.ERROR, (_, data) => { if (data.fatal) fail(`hls.js: ${data.type} ${data.details}`); });
+      hls.on(Hls.Events.MANIFEST_PARSED, (_, data) => setLadder(data.levels.map((l) => ({ height: l.height, width: l.width, bitrate: l.bitrate }))));
+      hls.on(Hls.Events.LEVEL_SWITCHED, (_, data) => { const l = hls.levels[data.level]; setActive({ height: l.height, bitrate: l.bitrate }); });
+      hls.loadSource(config.url);
+      hls.attachMedia(video);
+      state.instance = hls;
+    },
+    "dash.js": function () {
+      const player = dashjs.MediaPlayer().create();
+      player.on(dashjs.MediaPlayer.events.ERROR, (e) => fail(`dash.js: ${e.error && (e.error.message || e.error.code) || "error"}`));
+      player.on(dashjs.MediaPlayer.events.STREAM_INITIALIZED, () => {
+        setLadder(player.getRepresentationsByType("video").map((r) => ({ height: r.height, width: r.width, bitrate: r.bandwidth })));
+      });
+      player.on(dashjs.MediaPlayer.events.QUALITY_CHANGE_RENDERED, (e) => {
+        if (e.mediaType !== "video") return;
+        const r = player.getCurrentRepresentationForType("video");
+        if (r) setActive({ height: r.height, bitrate: r.bandwidth });
+      });
+      player.initialize(video, config.url, true);
+      state.instance = player;
+    },
+    shaka: async function () {
+      shaka.polyfill.installAll();
+      if (!shaka.Player.isBrowserSupported()) return fail("Shaka Player: browser not supported");
+      const player = new shaka.Player();
+      await player.attach(video);
+      new shaka.ui.Overlay(player, document.getElementById("container"), video);
+      player.addEventListener("error", (e) => fail(`Shaka Player: error ${e.detail && e.detail.code}`));
+      const active = () => { const t = player.getVariantTracks().find((v) => v.active); if (t) setActive({ height: t.height, bitrate: t.videoBandwidth || t.bandwidth }); };
+      player.addEventListener("adaptation", active);
+      player.addEventListener("variantchanged", active);
+      try {
+        await player.load(config.url);
+      } catch (e) {
+        return fail(`Shaka Player: load failed, code ${e.code}`);
+      }
+      setLadder(player.getVariantTracks().map((t) => ({ height: t.height, width: t.width, bitrate: t.videoBandwidth || t.bandwidth })));
+      active();
+      state.instance = player;
+    },
+  };
+
+  state.snapshot = function () {
+    const quality = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality() : {};
+    let ahead = 0;
+    for (let i = 0; i < video.buffered.length; i++) {
+      if (video.buffered.start(i) <= video.currentTime && video.currentTime <= video.buffered.end(i)) ahead = video.buffered.end(i) - video.currentTime;
+    }
+    return {
+      time: video.currentTime, paused: video.paused, ended: video.ended, readyState: video.readyState,
+      width: video.videoWidth, height: video.videoHeight, buffer: ahead,
+      decoded: quality.totalVideoFrames || 0, dropped: quality.droppedVideoFrames || 0,
+      bitrate: state.active ? state.active.bitrate : 0, errors: state.errors.slice(), switches: state.switches.slice(),
+      ladder: state.ladder,
+    };
+  };
+
+  function render() {
+    const s = state.snapshot();
+    const rows = [["player", config.player], ["format", config.format.toUpperCase()], ["rendition", s.height ? `${s.width}×${s.height}` : "—"],
+      ["bitrate", s.bitrate ? `${(s.bitrate / 1e6).toFixed(2)} Mb/s` : "—"], ["buffer", `${s.buffer.toFixed(1)} s`],
+      ["position", `${s.time.toFixed(1)} s`], ["frames", `${s.decoded} decoded, ${s.dropped} dropped`]];
+    document.querySelector("#stats tbody").innerHTML = rows.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join("");
+    document.querySelector("#ladder tbody").innerHTML = s.ladder.map((l) =>
+      `<tr class="${l.bitrate === s.bitrate ? "active" : ""}"><td>${l.height}p</td><td>${l.width}×${l.height}</td><td>${(l.bitrate / 1e6).toFixed(2)} Mb/s</td></tr>`).join("");
+  }
+
+  video.muted = true;
+  video.addEventListener("error", () => fail(`video element: ${video.error && video.error.message}`));
+  setInterval(render, 500);
+  Promise.resolve(adapters[config.player]()).then(() => video.play().catch(() => {})).catch((e) => fail(e));
+})();
