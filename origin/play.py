@@ -60,13 +60,13 @@ def latest_version(store: ObjectStore, title: str) -> str:
     return newest.split("/")[2]
 
 
-def render_page(title: str, version: str, player: str, fmt: str) -> str:
+def render_page(title: str, version: str, player: str, fmt: str, buffer: int | None = None) -> str:
     links = " ".join(
         f'<a href="/play/{title}?player={p}&amp;format={f}"{" class=current" * ((p, f) == (player, fmt))}>'
         f"{html.escape(p)} · {f.upper()}</a>"
         for p, f in CHOICES
     )
-    config = {"player": player, "format": fmt, "url": f"/media/{title}/{version}/{FORMATS[fmt]}"}
+    config = {"player": player, "format": fmt, "url": f"/media/{title}/{version}/{FORMATS[fmt]}", "buffer": buffer}
     values = {
         "title": html.escape(title),
         "version": html.escape(version),
@@ -87,10 +87,13 @@ async def play_page(request: web.Request) -> web.Response:
     fmt = request.query.get("format", "dash" if player == "dash.js" else "hls")
     if fmt not in FORMATS or (player, fmt) not in CHOICES:
         raise web.HTTPBadRequest(text=f"{player} does not play format {fmt!r} here")
+    buffer = request.query.get("buffer")
+    if buffer is not None and not (buffer.isdigit() and 2 <= int(buffer) <= 120):
+        raise web.HTTPBadRequest(text="buffer is the seconds of media to keep ahead, 2 to 120")
     store = request.app[STORE_KEY]
     version = await asyncio.get_running_loop().run_in_executor(None, latest_version, store, title)
     return web.Response(
-        text=render_page(title, version, player, fmt),
+        text=render_page(title, version, player, fmt, int(buffer) if buffer else None),
         content_type="text/html",
         headers={"Cache-Control": "no-cache"},
     )

@@ -98,3 +98,18 @@ def wait_until_playing(page: Page, timeout: float = 20) -> dict[str, Any]:
         timeout=timeout * 1000,
     )
     return sample(page)
+
+
+def verdict(playback: Playback, min_advance: float = 3.0, max_dropped: float = 0.1) -> list[str]:
+    """What is wrong with a playback, in words; empty when it played."""
+    problems = []
+    if playback.errors:
+        problems.append(f"player errors: {playback.errors}")
+    if playback.advanced < min_advance:
+        problems.append(f"playback advanced {playback.advanced:.1f} s, expected at least {min_advance:.1f} s")
+    decoded, dropped = int(playback.last.get("decoded", 0)), int(playback.last.get("dropped", 0))
+    if decoded == 0:
+        problems.append("no video frame was decoded")
+    elif dropped > decoded * max_dropped:
+        problems.append(f"{dropped} of {decoded} frames dropped")
+    return problems

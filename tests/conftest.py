@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -81,12 +82,46 @@ def master_10s(make_master: MakeMaster) -> Path:
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
     """Environment for running ``vodpipe`` as a subprocess against a fresh data folder."""
+    return vodpipe_env(tmp_path)
+
+
+def vodpipe_env(root: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VODPIPE_")}
     env.update(
         {
-            "VODPIPE_DATA_DIR": str(tmp_path / "data"),
+            "VODPIPE_DATA_DIR": str(root / "data"),
             "VODPIPE_LADDER": str(FAST_LADDER),
-            "VODPIPE_SCRATCH_DIR": str(tmp_path),
+            "VODPIPE_SCRATCH_DIR": str(root),
         }
     )
     return env
+
+
+@dataclass(frozen=True)
+class DemoTitle:
+    """The title that ``vodpipe demo`` generates, publishes and serves (one for the session)."""
+
+    origin: str  # http://127.0.0.1:PORT
+    player: str  # the /play page
+    hls: str
+    dash: str
+    data_dir: Path
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoTitle]:
+    """``vodpipe demo`` exactly as the README runs it (with the fast ladder), on a free port."""
+    from tests.processes import Server
+
+    root = tmp_path_factory.mktemp("demo")
+    env = vodpipe_env(root)
+    server = Server(["demo", "--port", "0"], env)
+    try:
+        player = server.wait_for("player: ")
+        hls = server.wait_for("hls: ")
+        dash = server.wait_for("dash: ")
+        origin = player.split("/play/")[0]
+        yield DemoTitle(origin, player, hls, dash, root / "data", env)
+    finally:
+        assert server.stop() == 0

@@ -25,7 +25,8 @@
   const adapters = {
     "hls.js": function () {
       if (!window.Hls || !Hls.isSupported()) return fail("hls.js: Media Source Extensions unavailable");
-      const hls = new Hls({ capLevelToPlayerSize: false });
+      const buffer = config.buffer ? { maxBufferLength: config.buffer, maxMaxBufferLength: config.buffer } : {};
+      const hls = new Hls({ capLevelToPlayerSize: false, ...buffer });
       hls.on(Hls.Events.ERROR, (_, data) => { if (data.fatal) fail(`hls.js: ${data.type} ${data.details}`); });
       hls.on(Hls.Events.MANIFEST_PARSED, (_, data) => setLadder(data.levels.map((l) => ({ height: l.height, width: l.width, bitrate: l.bitrate }))));
       hls.on(Hls.Events.LEVEL_SWITCHED, (_, data) => { const l = hls.levels[data.level]; setActive({ height: l.height, bitrate: l.bitrate }); });
@@ -35,6 +36,10 @@
     },
     "dash.js": function () {
       const player = dashjs.MediaPlayer().create();
+      if (config.buffer) {
+        const b = config.buffer;
+        player.updateSettings({ streaming: { buffer: { bufferTimeAtTopQuality: b, bufferTimeAtTopQualityLongForm: b, stableBufferTime: b } } });
+      }
       player.on(dashjs.MediaPlayer.events.ERROR, (e) => fail(`dash.js: ${e.error && (e.error.message || e.error.code) || "error"}`));
       player.on(dashjs.MediaPlayer.events.STREAM_INITIALIZED, () => {
         setLadder(player.getRepresentationsByType("video").map((r) => ({ height: r.height, width: r.width, bitrate: r.bandwidth })));
@@ -51,6 +56,7 @@
       shaka.polyfill.installAll();
       if (!shaka.Player.isBrowserSupported()) return fail("Shaka Player: browser not supported");
       const player = new shaka.Player();
+      if (config.buffer) player.configure({ streaming: { bufferingGoal: config.buffer, rebufferingGoal: Math.min(2, config.buffer) } });
       await player.attach(video);
       new shaka.ui.Overlay(player, document.getElementById("container"), video);
       player.addEventListener("error", (e) => fail(`Shaka Player: error ${e.detail && e.detail.code}`));

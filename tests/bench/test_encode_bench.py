@@ -9,7 +9,7 @@ import pytest
 from bench.encode import plain_ffmpeg_args
 from encoder.encode import SourceMedia, plan_job
 from encoder.ladder import SourceGeometry, load_ladder
-from tests.integration.conftest import run_cli
+from tests.processes import run_cli
 
 
 def test_the_peer_command_is_one_process_with_the_same_ladder() -> None:

@@ -21,7 +21,7 @@ from mpegdash.parser import MPEGDASHParser
 from player_test.dash import SCHEMA as DASH_SCHEMA
 from player_test.media import Decoded, SegmentTiming, decode, read_init, read_segment
 from tests.conftest import FAST_LADDER
-from tests.integration.conftest import Server, count_frames, fetch, run_cli
+from tests.processes import Server, count_frames, fetch, run_cli
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from player_test.media import decode
-from tests.integration.conftest import run_cli
+from tests.processes import run_cli
 
 pytestmark = pytest.mark.integration
 

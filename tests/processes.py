@@ -1,8 +1,7 @@
-"""Real processes: the ``vodpipe`` command line and a running origin, reached over HTTP."""
+"""Helpers for tests that run real ``vodpipe`` processes and talk to them over HTTP."""
 
 from __future__ import annotations
 
-import re
 import signal
 import subprocess
 import sys
@@ -12,10 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import av
-import pytest
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from email.message import Message
 
 
@@ -72,19 +69,6 @@ class Server:
         self.proc.send_signal(signal.SIGTERM)
         self.proc.communicate(timeout=30)  # drains and closes the pipes
         return self.proc.returncode
-
-
-@pytest.fixture
-def origin(cli_env: dict[str, str]) -> Iterator[str]:
-    """A running ``vodpipe serve`` on a free port; yields its base URL."""
-    server = Server(["serve", "--port", "0"], cli_env)
-    try:
-        line = server.wait_for("origin: ")
-        match = re.search(r"(http://[\d.]+:\d+)/media/", line)
-        assert match, line
-        yield match.group(1)
-    finally:
-        assert server.stop() == 0
 
 
 def count_frames(path: str) -> int:

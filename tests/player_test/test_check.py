@@ -1,0 +1,142 @@
+"""``vodpipe check`` on the demo title, and on copies of it broken one way each."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from fractions import Fraction
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from packager.package import EncodedTrack, package
+from player_test.check import check
+from tests.conftest import DemoTitle
+from tests.processes import run_cli
+
+pytestmark = pytest.mark.integration
+TRACES = sorted(str(p) for p in (Path(__file__).parents[2] / "player_test" / "traces").glob("*.csv"))
+
+
+def failed_rules(url: str) -> set[str]:
+    return {f.rule for f in check(url).failures}
+
+
+def broken_copy(demo: DemoTitle, name: str) -> tuple[Path, str]:
+    """A copy of the demo title published under another name: its folder and its URL prefix."""
+    version = demo.hls.split("/")[-2]
+    source = demo.data_dir / "media" / "demo" / version
+    target = demo.data_dir / "media" / name / version
+    shutil.copytree(source, target)
+    return target, f"{demo.origin}/media/{name}/{version}"
+
+
+def test_check_passes_the_demo_title_and_prints_the_table(demo: DemoTitle) -> None:
+    for url in (demo.hls, demo.dash):
+        result = run_cli("check", url, env=demo.env)
+        assert result.returncode == 0, result.stdout
+        table = result.stdout
+        assert "720p" in table and "240p" in table and "PASS" in table
+        for rule in ("fetch", "cors", "range", "codecs", "bandwidth", "duration", "alignment", "decode"):
+            assert f"\n{rule} " in table
+        assert "schema" in table or url.endswith(".m3u8")
+
+
+def test_check_json_lists_every_rendition_with_its_frames(demo: DemoTitle) -> None:
+    result = run_cli("check", demo.dash, "--json", env=demo.env)
+    assert result.returncode == 0
+    report = json.loads(result.stdout)
+    assert report["ok"] is True and report["failures"] == []
+    video = [r for r in report["renditions"] if r["kind"] == "video"]
+    assert {r["frames"] for r in video} == {900}  # 30 s at 30 fps, in every rung
+    assert report["rules"]["schema"] == {"checked": 1, "failed": 0}
+
+
+def test_a_missing_segment_breaks_the_fetch_rule(demo: DemoTitle) -> None:
+    folder, base = broken_copy(demo, "neg-missing")
+    (folder / "video/360p/seg-00003.m4s").unlink()
+    report = check(f"{base}/master.m3u8")
+    assert {f.rule for f in report.failures} == {"fetch"}
+    (failure,) = report.failures
+    assert failure.url == f"{base}/video/360p/seg-00003.m4s" and "404" in failure.detail
+    result = run_cli("check", f"{base}/manifest.mpd", env=demo.env)
+    assert result.returncode == 1
+    assert f"FAIL [fetch] {base}/video/360p/seg-00003.m4s" in result.stdout
+
+
+def test_a_wrong_codecs_string_breaks_the_codecs_rule(demo: DemoTitle) -> None:
+    folder, base = broken_copy(demo, "neg-codecs")
+    master = folder / "master.m3u8"
+    text = master.read_text()
+    wrong = re.sub(r'CODECS="avc1\.\w{6},', 'CODECS="avc1.42e01e,', text, count=1)  # Baseline, not High
+    assert wrong != text
+    master.write_text(wrong)
+    assert failed_rules(f"{base}/master.m3u8") == {"codecs"}
+    mpd = folder / "manifest.mpd"
+    text = mpd.read_text()
+    assert 'codecs="mp4a.40.2"' in text
+    mpd.write_text(text.replace('codecs="mp4a.40.2"', 'codecs="mp4a.40.5"'))
+    assert failed_rules(f"{base}/manifest.mpd") == {"codecs"}
+
+
+def test_a_bandwidth_below_the_peak_breaks_the_bandwidth_rule(demo: DemoTitle) -> None:
+    folder, base = broken_copy(demo, "neg-bandwidth")
+    master = folder / "master.m3u8"
+    lines = master.read_text().splitlines()
+    lines = [line.replace("BANDWIDTH=", "BANDWIDTH=1000,X-WAS=", 1) if line.startswith("#EXT-X-STREAM-INF") else line
+             for line in lines]  # fmt: skip
+    master.write_text("\n".join(lines) + "\n")
+    report = check(f"{base}/master.m3u8")
+    assert {f.rule for f in report.failures} == {"bandwidth"}
+    assert len(report.failures) == 4  # every variant
+    assert "below the measured peak" in report.failures[0].detail
+
+
+def test_a_misaligned_rendition_breaks_the_alignment_rule(demo: DemoTitle, tmp_path: Path) -> None:
+    folder, base = broken_copy(demo, "neg-aligned")
+    rung = folder / "video/240p"
+    whole = tmp_path / "240p.mp4"  # init + segments is one fragmented MP4 again
+    whole.write_bytes(b"".join(p.read_bytes() for p in [rung / "init.mp4", *sorted(rung.glob("seg-*.m4s"))]))
+    package([EncodedTrack("video", "240p", whole)], tmp_path / "recut", Fraction(6))  # 6 s, not 4 s
+    shutil.rmtree(rung)
+    shutil.copytree(tmp_path / "recut/video/240p", rung)
+    assert failed_rules(f"{base}/master.m3u8") == {"alignment"}
+
+
+@pytest.fixture
+def origin_without_cors(demo: DemoTitle) -> Iterator[str]:
+    """A plain static file server over the same folder: no CORS, no ranges."""
+    handler = partial(SimpleHTTPRequestHandler, directory=str(demo.data_dir))
+    handler.log_message = lambda *args: None  # type: ignore[method-assign,assignment]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_origin_without_cors_breaks_the_cors_rule(demo: DemoTitle, origin_without_cors: str) -> None:
+    report = check(demo.hls.replace(demo.origin, origin_without_cors))
+    failed = {f.rule for f in report.failures}
+    assert "cors" in failed
+    assert failed <= {"cors", "range"}  # a plain file server also ignores Range
+    assert any("Access-Control-Allow-Origin is None" in f.detail for f in report.failures)
+
+
+def test_abr_simulation_reports_and_plots_every_trace(demo: DemoTitle, tmp_path: Path) -> None:
+    result = run_cli("check", demo.hls, "--abr", *TRACES, "--plot-dir", str(tmp_path), env=demo.env)
+    assert result.returncode == 0, result.stdout
+    assert "ABR simulation" in result.stdout
+    for trace in TRACES:
+        name = Path(trace).stem
+        assert name in result.stdout
+        plot = tmp_path / f"abr-{name}.png"
+        assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 20_000
