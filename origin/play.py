@@ -66,7 +66,12 @@ def render_page(title: str, version: str, player: str, fmt: str, buffer: int | N
         f"{html.escape(p)} · {f.upper()}</a>"
         for p, f in CHOICES
     )
-    config = {"player": player, "format": fmt, "url": f"/media/{title}/{version}/{FORMATS[fmt]}", "buffer": buffer}
+    config = {
+        "player": player,
+        "format": fmt,
+        "url": f"/media/{title}/{version}/{FORMATS[fmt]}",
+        "buffer": buffer,
+    }
     values = {
         "title": html.escape(title),
         "version": html.escape(version),

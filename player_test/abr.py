@@ -3,7 +3,7 @@
 The model is the one most web players start from (hls.js, dash.js 'throughput' rule): estimate
 bandwidth as the harmonic mean of the last three segment downloads, pick the highest rendition
 whose peak bitrate fits in 80 % of it, keep at most 30 s of buffer. Downloads are integrated over
-a piecewise-constant bandwidth trace that repeats when it ends.
+a piecewise-constant bandwidth trace whose last rate holds until the end.
 """
 
 from __future__ import annotations
@@ -43,20 +43,11 @@ class Trace:
             raise ValueError(f"{path}: a trace starts at second 0 with a 'seconds,kbps' header")
         return cls(path.stem, points)
 
-    @property
-    def period(self) -> float:
-        return self.points[-1][0] + max(5.0, self.points[-1][0] / len(self.points))
-
     def rate_at(self, t: float) -> tuple[float, float]:
-        """Bits per second at ``t`` and the second at which that rate next changes."""
-        base = (t // self.period) * self.period
-        local = t - base
-        rate, until = self.points[0][1], self.period
-        for i, (start, value) in enumerate(self.points):
-            if start <= local:
-                rate = value
-                until = self.points[i + 1][0] if i + 1 < len(self.points) else self.period
-        return rate, base + until
+        """Bits per second at ``t`` and the second at which that rate next changes (inf: never)."""
+        later = [start for start, _ in self.points if start > t]
+        rate = [value for start, value in self.points if start <= t][-1]
+        return rate, min(later, default=float("inf"))
 
     def download(self, start: float, size_bytes: int) -> float:
         """When a download of ``size_bytes`` started at ``start`` completes."""

@@ -125,3 +125,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoTitle]:
         yield DemoTitle(origin, player, hls, dash, root / "data", env)
     finally:
         assert server.stop() == 0
+
+
+ARTIFACTS = Path(__file__).parents[1] / "test-artifacts"
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+    """Keep each phase's report on the item, so fixtures can tell a failed test at teardown."""
+    report: pytest.TestReport = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
