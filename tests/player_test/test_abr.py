@@ -8,8 +8,8 @@ from player_test.abr import Rung, Trace, plot, simulate
 
 TRACES = Path(__file__).parents[2] / "player_test" / "traces"
 # Four rungs of 4 s segments, sized as their bitrate says (audio included).
-LADDER = [Rung(name, rate, tuple(rate // 2 for _ in range(15)), (4.0,) * 15)
-          for name, rate in (("240p", 550_000), ("360p", 950_000), ("540p", 1_950_000), ("720p", 3_150_000))]  # fmt: skip
+RATES = {"240p": 550_000, "360p": 950_000, "540p": 1_950_000, "720p": 3_150_000}
+LADDER = [Rung(name, rate, (rate // 2,) * 15, (4.0,) * 15) for name, rate in RATES.items()]
 
 
 def constant(kbps: float) -> Trace:
