@@ -12,7 +12,28 @@ from urllib.parse import urljoin
 import xmlschema
 from mpegdash.parser import MPEGDASHParser
 
-from player_test.tracks import Measured, Track, fetch_ok, measure
+from player_test.tracks import Measured, Signalling, Track, fetch_ok, measure
+
+MP4_PROTECTION = "urn:mpeg:dash:mp4protection:2011"
+
+
+def signalling(*levels: Any) -> Signalling:
+    """ContentProtection descriptors of an AdaptationSet and a Representation (§5.8.4.1)."""
+    schemes: set[str] = set()
+    kids: set[str] = set()
+    systems: set[str] = set()
+    for level in levels:
+        for cp in getattr(level, "content_protections", None) or []:
+            uri = (cp.scheme_id_uri or "").lower()
+            if uri == MP4_PROTECTION and cp.value:
+                schemes.add(cp.value)
+            elif uri.startswith("urn:uuid:"):
+                systems.add(uri.removeprefix("urn:uuid:").replace("-", ""))
+            kid = cp.cenc_default_kid or cp.default_key_id or cp.ns2_key_id
+            if kid:
+                kids.add(kid.replace("-", "").lower())
+    return Signalling(frozenset(schemes), frozenset(kids), frozenset(systems))
+
 
 if TYPE_CHECKING:
     from player_test.fetch import Fetcher
@@ -122,7 +143,17 @@ def check_dash(fetcher: Fetcher, report: Report, url: str) -> tuple[list[Measure
                 base = _base(url, mpd, period, aset, rep)
                 urls, durations, _ = _segments(template, rep, base, total)
                 init_url = urljoin(base, fill(template.initialization or "", rep.id, rep.bandwidth))
-                track = Track(rep.id, kind, url, init_url, urls, durations, rep.width or 0, rep.height or 0)
+                track = Track(
+                    rep.id,
+                    kind,
+                    url,
+                    init_url,
+                    urls,
+                    durations,
+                    rep.width or 0,
+                    rep.height or 0,
+                    signalling(aset, rep),
+                )
                 measured = measure(fetcher, report, track)
                 if measured is None:
                     continue

@@ -10,7 +10,10 @@ from urllib.parse import urljoin
 
 import m3u8
 
-from player_test.tracks import Measured, Track, fetch_ok, measure
+from player_test.tracks import Measured, Signalling, Track, fetch_ok, measure
+
+# RFC 8216bis §4.4.4.4: for fMP4, SAMPLE-AES is 'cbcs' and SAMPLE-AES-CTR is 'cenc'.
+KEY_SCHEMES = {"SAMPLE-AES": "cbcs", "SAMPLE-AES-CTR": "cenc", "AES-128": "aes-128 (whole segment, not CMAF)"}
 
 if TYPE_CHECKING:
     from player_test.fetch import Fetcher
@@ -61,14 +64,10 @@ def media_track(fetcher: Fetcher, report: Report, url: str, track_id: str, kind:
     if init is None:
         report.add("syntax", url, False, "no EXT-X-MAP: not an fMP4 playlist")
         return None
-    return Track(
-        track_id,
-        kind,
-        url,
-        urljoin(url, init.uri),
-        [urljoin(url, s.uri) for s in playlist.segments],
-        durations,
-    )
+    methods = {key.method for key in playlist.keys if key and key.method and key.method != "NONE"}
+    signalling = Signalling(frozenset(KEY_SCHEMES.get(m, m.lower()) for m in methods))
+    segments = [urljoin(url, s.uri) for s in playlist.segments]
+    return Track(track_id, kind, url, urljoin(url, init.uri), segments, durations, signalling=signalling)
 
 
 def check_hls(fetcher: Fetcher, report: Report, url: str) -> tuple[list[Measured], list[Measured]]:

@@ -61,6 +61,8 @@ class InitInfo:
     default_duration: int
     default_flags: int
     protection: tuple[str, ...]  # scheme types from sinf/schm, e.g. ("cenc",)
+    default_kid: str | None = None  # tenc default_KID, 32 lowercase hex digits
+    pssh_systems: tuple[str, ...] = ()  # system IDs of the moov's pssh boxes
 
 
 def _esds_codec(esds: bytes) -> str:
@@ -104,10 +106,14 @@ def read_init(data: bytes) -> InitInfo:
     (entry_type, entry, entry_size), *_ = boxes(data, stsd + 8, stsd_end)
     body, end = entry + 8, entry + entry_size
     protection: tuple[str, ...] = ()
+    default_kid: str | None = None
     children_at = body + (78 if handler == b"vide" else 28)
     if entry_type in ("encv", "enca"):
         schm = find(data, ["sinf", "schm"], children_at, end)
         protection = tuple(data[s + 4 : s + 8].decode("latin-1") for s, _ in schm)
+        tenc = find(data, ["sinf", "schi", "tenc"], children_at, end)
+        # ISO/IEC 23001-7 §8.2: version/flags, 2 reserved-or-pattern bytes, isProtected, IV size, KID.
+        default_kid = data[tenc[0][0] + 8 : tenc[0][0] + 24].hex() if tenc else None
         frma = find(data, ["sinf", "frma"], children_at, end)
         entry_type = data[frma[0][0] : frma[0][0] + 4].decode("latin-1") if frma else entry_type
     width = height = 0
@@ -136,7 +142,10 @@ def read_init(data: bytes) -> InitInfo:
             struct.unpack_from(">II", data, start + 12)[0],
             struct.unpack_from(">I", data, start + 20)[0],
         )
-    return InitInfo(kind, codec, timescale, width, height, defaults[0], defaults[1], protection)
+    systems = tuple(data[start + 4 : start + 20].hex() for start, _ in find(data, ["moov", "pssh"]))
+    return InitInfo(
+        kind, codec, timescale, width, height, defaults[0], defaults[1], protection, default_kid, systems
+    )
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,19 @@ if TYPE_CHECKING:
 MS = Fraction(1, 1000)
 
 
+@dataclass(frozen=True)
+class Signalling:
+    """What a manifest says about a rendition's encryption."""
+
+    schemes: frozenset[str] = frozenset()  # "cenc" / "cbcs", from EXT-X-KEY METHOD or mp4protection
+    kids: frozenset[str] = frozenset()  # default KIDs, 32 lowercase hex digits
+    systems: frozenset[str] = frozenset()  # DRM system IDs named by the manifest
+
+    @property
+    def encrypted(self) -> bool:
+        return bool(self.schemes or self.systems)
+
+
 @dataclass
 class Track:
     """One rendition as declared: where its init and segments are and how long each one is."""
@@ -27,6 +40,7 @@ class Track:
     durations: list[Fraction]  # EXTINF or SegmentTimeline, in seconds
     width: int = 0
     height: int = 0
+    signalling: Signalling = Signalling()
 
 
 @dataclass
@@ -100,6 +114,38 @@ def check_range_and_preflight(fetcher: Fetcher, report: Report, url: str) -> Non
     )
 
 
+def check_encryption(report: Report, track: Track, init: InitInfo) -> None:
+    """The manifest's encryption signalling must say what the init segment's tenc/pssh say."""
+    said, media = track.signalling, init
+    if not said.encrypted and not media.protection:
+        report.add("encryption", track.declared_in, True)
+        return
+    if said.encrypted != bool(media.protection):
+        state = f"encrypted ({', '.join(media.protection)})" if media.protection else "clear"
+        report.add(
+            "encryption",
+            track.declared_in,
+            False,
+            f"{track.id}: media is {state} but the manifest "
+            f"{'signals' if said.encrypted else 'does not signal'} encryption",
+        )
+        return
+    ok = not said.schemes or bool(said.schemes & set(media.protection))
+    report.add(
+        "encryption",
+        track.declared_in,
+        ok,
+        f"{track.id}: manifest scheme {sorted(said.schemes)}, tenc/schm says {list(media.protection)}",
+    )
+    if said.kids and media.default_kid:
+        report.add(
+            "encryption",
+            track.declared_in,
+            media.default_kid in said.kids,
+            f"{track.id}: manifest KIDs {sorted(said.kids)}, tenc default_KID {media.default_kid}",
+        )
+
+
 def measure(fetcher: Fetcher, report: Report, track: Track) -> Measured | None:
     """Fetch a rendition whole and compare its declared durations with tfdt/trun."""
     init_bytes = fetch_ok(fetcher, report, track.init_url)
@@ -110,6 +156,7 @@ def measure(fetcher: Fetcher, report: Report, track: Track) -> Measured | None:
     except (MediaError, IndexError, ValueError) as exc:
         report.add("fetch", track.init_url, False, f"not a CMAF header: {exc}")
         return None
+    check_encryption(report, track, init)
     timings: list[SegmentTiming] = []
     bodies: list[bytes] = []
     for url, declared in zip(track.segment_urls, track.durations, strict=True):

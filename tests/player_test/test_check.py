@@ -146,3 +146,19 @@ def test_abr_simulation_reports_and_plots_every_trace(demo: DemoTitle, tmp_path:
         plot = tmp_path / f"abr-{name}.png"
         assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert plot.stat().st_size > 20_000
+
+
+def test_encryption_signalled_on_clear_media_breaks_the_encryption_rule(demo: DemoTitle) -> None:
+    folder, base = broken_copy(demo, "neg-encryption")
+    playlist = folder / "video/540p/index.m3u8"
+    text = playlist.read_text()
+    key = '#EXT-X-KEY:METHOD=SAMPLE-AES,URI="skd://k1"\n'
+    playlist.write_text(text.replace("#EXT-X-MAP", key + "#EXT-X-MAP", 1))
+    report = check(f"{base}/master.m3u8")
+    assert {f.rule for f in report.failures} == {"encryption"}
+    assert "media is clear but the manifest signals encryption" in report.failures[0].detail
+    mpd = folder / "manifest.mpd"
+    protection = '<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc"/>'
+    video_set = r'(<AdaptationSet[^>]*contentType="video"[^>]*>)'
+    mpd.write_text(re.sub(video_set, r"\1" + protection, mpd.read_text()))
+    assert failed_rules(f"{base}/manifest.mpd") == {"encryption"}
