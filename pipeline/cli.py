@@ -68,7 +68,6 @@ async def _serve(
     settings: Settings,
     host: str,
     port: int,
-    on_ready: list[str] | None = None,
     title_version: tuple[str, str] | None = None,
 ) -> None:
     store = LocalStore(settings.data_dir)

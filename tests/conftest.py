@@ -67,7 +67,7 @@ def make_master(tmp_path_factory: pytest.TempPathFactory, ffmpeg_exe: str) -> Ma
     def make(name: str, **options: object) -> Path:
         path = folder / name
         if not path.exists():
-            generate_master(ffmpeg_exe, path, **options)  # type: ignore[arg-type]
+            generate_master(ffmpeg_exe, path, **options)
         return path
 
     return make

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -10,6 +11,9 @@ from bench.encode import plain_ffmpeg_args
 from encoder.encode import SourceMedia, plan_job
 from encoder.ladder import SourceGeometry, load_ladder
 from tests.processes import run_cli
+
+if TYPE_CHECKING:
+    from tests.conftest import MakeMaster
 
 
 def test_the_peer_command_is_one_process_with_the_same_ladder() -> None:
@@ -32,7 +36,9 @@ def test_the_peer_command_is_one_process_with_the_same_ladder() -> None:
 
 
 @pytest.mark.integration
-def test_bench_encode_prints_both_measurements_and_their_ratio(make_master, cli_env: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+def test_bench_encode_prints_both_measurements_and_their_ratio(
+    make_master: MakeMaster, cli_env: dict[str, str]
+) -> None:
     master = make_master("bench-2s.mp4", seconds=2, size="640x360")
     result = run_cli("bench", "encode", "--master", str(master), "--runs", "1", env=cli_env)
     assert result.returncode == 0, result.stderr

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -22,7 +23,7 @@ def job(**changes: object) -> EncodeJob:
         AudioSettings(),
         Fraction(30),
     )
-    return EncodeJob(**{**base.__dict__, **changes})  # type: ignore[arg-type]
+    return replace(base, **changes)
 
 
 def video_args(name: str, bitrate: str, maxrate: str, bufsize: str) -> list[str]:

@@ -8,11 +8,15 @@ import socket
 import stat
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from player_test.media import decode
 from tests.processes import run_cli
+
+if TYPE_CHECKING:
+    from tests.conftest import MakeMaster
 
 pytestmark = pytest.mark.integration
 
@@ -67,7 +71,9 @@ def test_ingesting_the_same_bytes_twice_does_no_new_work(master_10s: Path, cli_e
     assert {p: p.stat().st_mtime_ns for p in media_files(cli_env)} == before
 
 
-def test_a_master_without_audio_is_packaged_video_only(make_master, cli_env: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+def test_a_master_without_audio_is_packaged_video_only(
+    make_master: MakeMaster, cli_env: dict[str, str]
+) -> None:
     master = make_master("silent.mp4", seconds=4, size="640x360", audio=False)
     result = run_cli("ingest", str(master), "--title", "silent", env=cli_env)
     assert result.returncode == 0, result.stderr
@@ -82,8 +88,8 @@ def test_a_master_without_audio_is_packaged_video_only(make_master, cli_env: dic
     assert not (base / "audio").exists()
 
 
-def test_a_rotated_phone_master_becomes_a_portrait_ladder(  # type: ignore[no-untyped-def]
-    tmp_path: Path, make_master, ffmpeg_exe: str, cli_env: dict[str, str]
+def test_a_rotated_phone_master_becomes_a_portrait_ladder(
+    tmp_path: Path, make_master: MakeMaster, ffmpeg_exe: str, cli_env: dict[str, str]
 ) -> None:
     landscape = make_master("landscape-4s.mp4", seconds=4, size="640x360")
     master = tmp_path / "phone.mp4"  # the same pixels, flagged to be shown turned 90 degrees
@@ -106,8 +112,8 @@ def test_a_rotated_phone_master_becomes_a_portrait_ladder(  # type: ignore[no-un
     result = run_cli("ingest", str(master), "--title", "phone", env=cli_env)
     assert result.returncode == 0, result.stderr
     info = record(cli_env, "phone")
-    assert info["probe"]["video"]["rotation"] in (90, 270)  # type: ignore[index]
-    assert [(r["id"], r["width"], r["height"]) for r in info["renditions"] if r["kind"] == "video"] == [  # type: ignore[attr-defined]
+    assert info["probe"]["video"]["rotation"] in (90, 270)
+    assert [(r["id"], r["width"], r["height"]) for r in info["renditions"] if r["kind"] == "video"] == [
         ("360p", 360, 640),
         ("240p", 240, 426),
     ]

@@ -117,7 +117,7 @@ def test_a_misaligned_rendition_breaks_the_alignment_rule(demo: DemoTitle, tmp_p
 def origin_without_cors(demo: DemoTitle) -> Iterator[str]:
     """A plain static file server over the same folder: no CORS, no ranges."""
     handler = partial(SimpleHTTPRequestHandler, directory=str(demo.data_dir))
-    handler.log_message = lambda *args: None  # type: ignore[method-assign,assignment]
+    handler.log_message = lambda *args: None
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
