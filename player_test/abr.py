@@ -102,9 +102,10 @@ def simulate(ladder: list[Rung], trace: Trace) -> Result:
             rebuffer += elapsed - played
             buffer -= played
         t = done
+        timeline.append((t, rung.bitrate, buffer))  # drained while downloading...
         buffer += rung.durations[i]
         chosen.append(rung)
-        timeline.append((t, rung.bitrate, buffer))
+        timeline.append((t, rung.bitrate, buffer))  # ...then the segment arrives
     content = sum(rungs[0].durations[:count])
     average = sum(r.bitrate * r.durations[i] for i, r in enumerate(chosen)) / content
     switches = sum(1 for a, b in itertools.pairwise(chosen) if a.id != b.id)
