@@ -1,0 +1,71 @@
+"""The checker's pure parts: DASH templates and durations, the esds reader, the findings report."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import pytest
+
+from player_test.dash import fill, parse_duration
+from player_test.findings import Report
+from player_test.hls import KEY_SCHEMES
+from player_test.media import MediaError, _esds_codec, boxes
+from tests.packager.test_codecs import ESDS_AAC_LC
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("video/$RepresentationID$/seg-$Number%05d$.m4s", "video/720p/seg-00042.m4s"),
+        ("$RepresentationID$/$Time$.m4s", "720p/360000.m4s"),
+        ("b$Bandwidth$/n$Number$.mp4", "b3000000/n42.mp4"),
+        ("init-$RepresentationID$.mp4", "init-720p.mp4"),
+        ("price-$$5.m4s", "price-$5.m4s"),
+    ],
+)
+def test_segment_template_identifiers(template: str, expected: str) -> None:
+    assert fill(template, "720p", 3_000_000, number=42, time=360_000) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("PT30.000000S", Fraction(30)), ("PT1H2M3.5S", Fraction(7447, 2)), ("P1DT1S", Fraction(86401)),
+     ("PT0S", Fraction(0)), ("garbage", Fraction(0)), (None, Fraction(0))],
+)  # fmt: skip
+def test_xs_duration(value: str | None, seconds: Fraction) -> None:
+    assert parse_duration(value) == seconds
+
+
+def test_esds_reader_agrees_with_the_packager_vector() -> None:
+    assert _esds_codec(ESDS_AAC_LC) == "mp4a.40.2"
+
+
+def test_hls_key_methods_name_cmaf_schemes() -> None:
+    assert (KEY_SCHEMES["SAMPLE-AES"], KEY_SCHEMES["SAMPLE-AES-CTR"]) == ("cbcs", "cenc")
+
+
+def test_impossible_box_sizes_are_media_errors() -> None:
+    with pytest.raises(MediaError, match="impossible size"):
+        boxes(b"\x00\x00\x00\x40moof" + b"\x00" * 8)
+
+
+def test_report_table_and_json_name_every_failure() -> None:
+    report = Report("http://o/t/master.m3u8", "hls")
+    report.add("fetch", "http://o/t/a.m4s", True)
+    report.add("fetch", "http://o/t/b.m4s", False, "HTTP 404")
+    report.add("codecs", "http://o/t/v.m3u8", False, "CODECS 'x', media has 'y'")
+    assert not report.ok
+    table = report.table()
+    assert "FAIL [fetch] http://o/t/b.m4s: HTTP 404" in table
+    assert "FAIL [codecs] http://o/t/v.m3u8" in table
+    assert table.endswith("2 failure(s)")
+    data = json.loads(report.to_json())
+    assert data["ok"] is False
+    assert data["rules"] == {"fetch": {"checked": 2, "failed": 1}, "codecs": {"checked": 1, "failed": 1}}
+    assert [f["rule"] for f in data["failures"]] == ["fetch", "codecs"]
+
+
+def test_an_unknown_rule_is_a_programming_error() -> None:
+    with pytest.raises(AssertionError):
+        Report("u", "hls").add("vibes", "u", True)
