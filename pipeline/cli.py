@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import signal
 import sys
 from dataclasses import asdict
@@ -22,7 +23,7 @@ from origin.cache_policy import CachePolicy
 from origin.play import PlayerAssets
 from pipeline.settings import Settings, current_settings
 from storage.local import LocalStore
-from vodpipe.errors import VodpipeError
+from vodpipe.errors import RequestError, VodpipeError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -137,6 +138,8 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
     from player_test.check import check  # verification tooling: loaded only by this command
 
+    if not re.fullmatch(r"https?://[^/\s]+/\S*", args.url):
+        raise RequestError(f"not an http(s) URL: {args.url!r}")
     report = check(args.url, args.token)
     print(report.to_json() if args.json else report.table())
     if args.abr:

@@ -162,3 +162,23 @@ def test_encryption_signalled_on_clear_media_breaks_the_encryption_rule(demo: De
     video_set = r'(<AdaptationSet[^>]*contentType="video"[^>]*>)'
     mpd.write_text(re.sub(video_set, r"\1" + protection, mpd.read_text()))
     assert failed_rules(f"{base}/manifest.mpd") == {"encryption"}
+
+
+@pytest.mark.parametrize(
+    ("url", "code", "line"),
+    [
+        ("notaurl.m3u8", 1, "vodpipe: error: not an http(s) URL: 'notaurl.m3u8'"),
+        (
+            "http://127.0.0.1:9/none/master.m3u8",
+            1,
+            "FAIL [fetch] http://127.0.0.1:9/none/master.m3u8: cannot connect",
+        ),
+    ],
+)
+def test_unreachable_or_malformed_urls_fail_cleanly(
+    cli_env: dict[str, str], url: str, code: int, line: str
+) -> None:
+    result = run_cli("check", url, env=cli_env)
+    assert result.returncode == code
+    assert line in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
