@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import Message
 
 BROWSER_ORIGIN = "https://player.example"
+PARALLEL = 6  # what a browser opens per host over HTTP/1.1
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class Fetcher:
         self.token = token
         self.timeout = timeout
         self._cache: dict[str, Response] = {}
+        self._lock = threading.Lock()
 
     def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         headers = {"Origin": BROWSER_ORIGIN, "User-Agent": "vodpipe-check"}
@@ -45,6 +49,15 @@ class Fetcher:
             return Response(url, 0, Message(), b"", f"cannot connect: {reason}")
 
     def get(self, url: str) -> Response:
-        if url not in self._cache:
-            self._cache[url] = self.request(url)
-        return self._cache[url]
+        with self._lock:
+            cached = self._cache.get(url)
+        if cached is None:
+            cached = self.request(url)
+            with self._lock:
+                self._cache[url] = cached
+        return cached
+
+    def prefetch(self, urls: list[str]) -> None:
+        """Fetch many URLs at once, as a player's parallel connections would; results are cached."""
+        with ThreadPoolExecutor(PARALLEL) as pool:
+            list(pool.map(self.get, urls))

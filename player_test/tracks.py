@@ -157,6 +157,7 @@ def measure(fetcher: Fetcher, report: Report, track: Track) -> Measured | None:
         report.add("fetch", track.init_url, False, f"not a CMAF header: {exc}")
         return None
     check_encryption(report, track, init)
+    fetcher.prefetch(track.segment_urls)
     timings: list[SegmentTiming] = []
     bodies: list[bytes] = []
     for url, declared in zip(track.segment_urls, track.durations, strict=True):
