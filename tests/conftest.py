@@ -142,7 +142,7 @@ GOLDEN = RESOURCES / "golden"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true", help="rewrite tests/resources/golden/ from the code")
+    parser.addoption("--update-golden", action="store_true", help="rewrite tests/resources/golden/")
 
 
 @pytest.fixture
@@ -156,6 +156,6 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
         assert path.exists(), f"{path} is missing: run pytest --update-golden and review the diff"
-        assert text == path.read_text(), f"{name} differs from its golden file (pytest --update-golden to accept)"
+        assert text == path.read_text(), f"{name} differs from its golden file (--update-golden accepts)"
 
     return compare
