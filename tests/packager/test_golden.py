@@ -6,10 +6,13 @@ Run ``pytest --update-golden`` after an intended change and review the diff of
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from packager import dash, hls
 from tests.packager.test_manifests import TITLE
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def test_manifests_match_their_golden_files(golden: Callable[[str, str], None]) -> None:
