@@ -45,9 +45,6 @@ class Playback:
             else 0.0
         )
 
-    def heights(self) -> list[int]:
-        return [int(s["height"]) for s in self.samples if s.get("height")]
-
 
 @contextmanager
 def chromium(executable: str = CHROMIUM) -> Iterator[Browser]:

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from packager.isobmff.box import Box, box, child, children, full_box, iter_boxes, parse_full_header
+from packager.isobmff.box import Box, box, child, full_box, iter_boxes, parse_full_header
 
-__all__ = ["Box", "box", "child", "children", "full_box", "iter_boxes", "parse_full_header"]
+__all__ = ["Box", "box", "child", "full_box", "iter_boxes", "parse_full_header"]

@@ -24,10 +24,6 @@ class Box:
     size: int
     payload: memoryview
 
-    @property
-    def header_size(self) -> int:
-        return self.size - len(self.payload)
-
 
 def iter_boxes(data: bytes | memoryview, start: int = 0, end: int | None = None) -> Iterator[Box]:
     """Yield the boxes laid end to end in ``data[start:end]``; offsets are absolute in ``data``."""
@@ -53,11 +49,6 @@ def iter_boxes(data: bytes | memoryview, start: int = 0, end: int | None = None)
             raise BoxParseError(fourcc, pos, f"size {size} runs past the end ({stop - pos} left)")
         yield Box(fourcc, pos, size, buf[pos + header : pos + size])
         pos += size
-
-
-def children(parent: Box) -> Iterator[Box]:
-    """The boxes inside a container box, with offsets relative to the parent's payload."""
-    return iter_boxes(parent.payload)
 
 
 def child(parent: Box | bytes | memoryview, path: str) -> Box | None:

@@ -34,7 +34,7 @@ def test_size_zero_extends_to_end() -> None:
 def test_largesize_is_read() -> None:
     data = b"\x00\x00\x00\x01mdat" + (20).to_bytes(8, "big") + b"abcd"
     (only,) = iter_boxes(data)
-    assert (only.size, only.header_size, bytes(only.payload)) == (20, 16, b"abcd")
+    assert (only.offset, only.size, bytes(only.payload)) == (0, 20, b"abcd")  # 16-byte header
 
 
 def test_full_header_is_split() -> None:
