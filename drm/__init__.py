@@ -1,0 +1,1 @@
+"""Content keys, the key store, PSSH, the ClearKey license server and key exchange. Serves no media."""
