@@ -13,6 +13,7 @@ import contextlib
 import io
 import mimetypes
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
@@ -193,7 +194,7 @@ class S3Store:
             key=key,
             size=head["ContentLength"],
             etag=_unquote(head["ETag"]),
-            last_modified=head["LastModified"],
+            last_modified=head["LastModified"].astimezone(UTC),  # botocore's tzutc() is not datetime.UTC
             content_type=head.get("ContentType") or "application/octet-stream",
         )
 

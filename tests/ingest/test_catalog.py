@@ -12,7 +12,6 @@ import pytest
 
 from ingest.catalog import Catalog, TitleRecord
 from storage.local import LocalStore
-from tests.s3_server import s3_server  # noqa: F401 (fixture)
 from vodpipe.errors import TitleNotFoundError, WriteConflictError
 
 if TYPE_CHECKING:

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 import pytest
 
 from storage.local import LocalStore
-from tests.s3_server import own_s3_server, s3_server  # noqa: F401 (fixtures)
 
 if TYPE_CHECKING:
     from pathlib import Path
