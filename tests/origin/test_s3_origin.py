@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import pytest
 
 from origin.app import make_app
 from origin.cache_policy import CachePolicy
 from storage.base import STREAM_CHUNK
 from storage.local import LocalStore
+from vodpipe.errors import StoreUnavailableError
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -144,3 +147,31 @@ async def test_a_store_outage_is_a_503_with_retry_after(own_s3_server: S3Server,
         assert problem["detail"] == "the object store is unavailable; retry later"
         assert own_s3_server.endpoint_url.split("//")[1] not in json.dumps(problem)  # nothing internal leaks
         assert store.bucket not in json.dumps(problem)
+
+
+class FailingMidway(LocalStore):
+    """A remote-looking store whose stream breaks after its first chunk."""
+
+    def local_path(self, key: str) -> None:
+        return None
+
+    def get_stream(self, key: str, start: int = 0, end: int | None = None) -> Generator[bytes, None, None]:
+        stream = super().get_stream(key, start, end)
+
+        def broken() -> Generator[bytes, None, None]:
+            with closing(stream):
+                yield next(stream)
+                raise StoreUnavailableError("connection reset by the store")
+
+        return broken()
+
+
+async def test_a_store_failing_mid_body_cuts_the_response_short(tmp_path: Path, aiohttp_client: Any) -> None:
+    client = await aiohttp_client(make_app(_fill(FailingMidway(tmp_path)), CachePolicy()))
+    response = await client.get(SEG)
+    assert response.status == 200  # the status line was already sent
+    assert response.headers["Content-Length"] == str(len(SEGMENT))
+    with pytest.raises(aiohttp.ClientPayloadError):  # fewer bytes than promised: the client knows
+        await response.read()
+    again = await client.get(f"{BASE}/master.m3u8")  # and the origin carries on
+    assert again.status == 200
