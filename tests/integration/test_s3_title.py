@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -119,3 +120,26 @@ def test_a_store_outage_is_503_with_retry_after(s3_title: S3Title) -> None:  # r
         assert response.headers["Content-Type"] == "application/problem+json"
         assert json.loads(response.body)["type"] == "https://vodpipe.dev/problems/store-unavailable"
     assert fetch(f"{s3_title.base.split('/media/')[0]}/healthz").status == 200  # the origin stays up
+
+
+def test_an_unreachable_store_is_one_line(tmp_path: Path, make_master: MakeMaster) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # nothing listens here once the socket is closed
+    env = vodpipe_env(tmp_path) | {
+        "VODPIPE_STORE": "s3",
+        "VODPIPE_S3_BUCKET": "vod",
+        "VODPIPE_S3_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "VODPIPE_S3_REGION": "us-east-1",
+        "VODPIPE_S3_ACCESS_KEY_ID": "id",
+        "VODPIPE_S3_SECRET_ACCESS_KEY": "very-secret-value",
+        "VODPIPE_S3_MAX_ATTEMPTS": "2",
+    }
+    master = make_master("master-6s-360p.mp4", seconds=6, size="640x360")
+    for args in (["status", "film"], ["ingest", str(master), "--title", "film"]):
+        result = run_cli(*args, env=env)
+        assert result.returncode == 1
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith("vodpipe: error: S3 store unreachable for catalog/titles/film.json: ")
+        assert "very-secret-value" not in result.stderr + result.stdout
+    assert not (tmp_path / "data").exists()
