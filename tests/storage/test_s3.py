@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import http.server
 import os
-from typing import TYPE_CHECKING, Any
+import threading
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from storage.s3 import S3Store, _translated
+from storage.s3 import S3Config, S3Store, _translated
 from vodpipe.errors import ObjectNotFoundError, StorageError, StoreUnavailableError, WriteConflictError
 
 if TYPE_CHECKING:
@@ -122,3 +124,50 @@ def test_s3_errors_map_to_the_error_tree(code: str, status: int, expected: type[
     with pytest.raises(expected) as caught, _translated("k"):
         raise _client_error(code, status)
     assert type(caught.value) is expected
+
+
+class _Overloaded(http.server.BaseHTTPRequestHandler):
+    """An S3 endpoint that answers every request 503 SlowDown, as S3 does when throttling."""
+
+    requests: ClassVar[list[str]] = []
+    body = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+
+    def _answer(self) -> None:
+        self.requests.append(self.command)
+        self.send_response(503)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", "0" if self.command == "HEAD" else str(len(self.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(self.body)
+
+    do_GET = do_PUT = do_HEAD = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_5xx_is_retried_then_unavailable() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Overloaded)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        store = S3Store(
+            S3Config(
+                bucket="b",
+                endpoint_url=f"http://127.0.0.1:{server.server_port}",
+                region="us-east-1",
+                access_key_id="testing",
+                secret_access_key="testing",
+                max_attempts=3,
+            )
+        )
+        with pytest.raises(StoreUnavailableError, match=r"SlowDown \(HTTP 503\)"):
+            store.get_bytes("media/t/v1/seg.m4s")
+        with pytest.raises(StoreUnavailableError, match=r"\(HTTP 503\)"):
+            store.stat("media/t/v1/seg.m4s")
+        assert _Overloaded.requests == ["GET"] * 3 + ["HEAD"] * 3  # each tried max_attempts times
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
