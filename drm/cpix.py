@@ -9,9 +9,10 @@ CPIX §8 ("Key Management"), with the algorithms of §8.1.4 ("Mandatory Algorith
 - the Document Key and the MAC key are each encrypted to the recipient's X.509 certificate with
   RSA-OAEP, SHA-1 and MGF1-SHA-1 (XML Encryption's ``rsa-oaep-mgf1p``).
 
-Documents are built with ElementTree and checked against the CPIX 2.3.1 schema (vendored in
-``drm/schemas/cpix`` from github.com/Dash-Industry-Forum/CPIX, tag CPIX2.3.1, commit a9c3f14d). The MAC key is written in ``pskc:MACKey`` (RFC 6030 §6.1.1, named in CPIX
-2.4 §7.4.4); documents that carry it in a ``Key`` element, as Axinom's CPIX library writes, are read.
+Documents are built with ElementTree and checked against the CPIX 2.3.1 schema, vendored in
+``drm/schemas/cpix`` from github.com/Dash-Industry-Forum/CPIX (tag CPIX2.3.1, commit a9c3f14d).
+The MAC key is written in ``pskc:MACKey`` (RFC 6030 §6.1.1, named in CPIX 2.4 §7.4.4); documents
+that carry it in a ``Key`` element, as Axinom's CPIX library writes, are read too.
 """
 
 from __future__ import annotations
