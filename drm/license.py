@@ -28,6 +28,7 @@ from drm.tokens import Entitlement, verify_token
 from vodpipe.errors import ForbiddenError, RequestError, UnauthorizedError, VodpipeError
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
     from types import TracebackType
 
     from drm.keys import ContentKey
@@ -196,11 +197,22 @@ async def _no_store(request: web.Request, response: web.StreamResponse) -> None:
         response.headers["Access-Control-Allow-Origin"] = "*"
 
 
+def _other_methods(allowed: list[str]) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def refuse(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPMethodNotAllowed(request.method, allowed, text=f"{request.method} is not allowed here")
+
+    return refuse
+
+
 def add_license_routes(app: web.Application, service: LicenseService) -> None:
     """Mount the license routes under ``/license/`` (before any catch-all route of the app)."""
     app[SERVICE_KEY] = service
-    app.router.add_post(PREFIX + "/clearkey", clearkey)
-    app.router.add_route("OPTIONS", PREFIX + "/clearkey", preflight)
-    app.router.add_get(PREFIX + "/aes128/{kid}", aes128_key)
-    app.router.add_route("OPTIONS", PREFIX + "/aes128/{kid}", preflight)
+    for path, method, handler in [
+        (PREFIX + "/clearkey", "POST", clearkey),
+        (PREFIX + "/aes128/{kid}", "GET", aes128_key),
+    ]:
+        resource = app.router.add_resource(path)
+        resource.add_route(method, handler)
+        resource.add_route("OPTIONS", preflight)
+        resource.add_route("*", _other_methods([method, "OPTIONS"]))
     app.on_response_prepare.append(_no_store)
