@@ -20,7 +20,7 @@ from origin.app import make_app
 from origin.cache_policy import CachePolicy
 from origin.play import PlayerAssets
 from pipeline.drm_commands import add_drm_commands
-from pipeline.serving import run_until_signalled
+from pipeline.serving import log_audit_to_stderr, run_until_signalled
 from pipeline.settings import Settings, current_settings
 from storage.local import LocalStore
 from vodpipe.errors import RequestError, VodpipeError
@@ -83,6 +83,8 @@ async def _serve(
     policy = CachePolicy(settings.manifest_max_age, settings.manifest_edge_max_age)
     players = PlayerAssets(settings.players_dir) if settings.players_dir else None
     licenses = license_service(settings, store)
+    if licenses is not None:
+        log_audit_to_stderr()
 
     def announce(bound: int) -> None:
         base = settings.public_url or f"http://{host}:{bound}"

@@ -21,7 +21,7 @@ from drm.tokens import issue_token
 from ingest.catalog import validate_title
 from origin.app import make_license_app
 from origin.cache_policy import CachePolicy
-from pipeline.serving import run_until_signalled
+from pipeline.serving import log_audit_to_stderr, run_until_signalled
 from pipeline.settings import Settings, key_256
 from storage.local import LocalStore
 from vodpipe.errors import ConfigError, KeyNotFoundError, VodpipeError
@@ -55,6 +55,7 @@ def cmd_license_server(settings: Settings, args: argparse.Namespace) -> int:
     service = LicenseService(_key_store(settings), secret)
     app = make_license_app(CachePolicy(settings.manifest_max_age, settings.manifest_edge_max_age), service)
     host = args.host or settings.host
+    log_audit_to_stderr()
 
     def announce(bound: int) -> None:
         print(f"license: http://{host}:{bound}/license/clearkey", flush=True)

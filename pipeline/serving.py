@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
+import sys
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -37,3 +39,13 @@ async def run_until_signalled(
         await stop.wait()
     finally:
         await runner.cleanup()
+
+
+def log_audit_to_stderr() -> None:
+    """Send the license audit lines (one per license request) to stderr, once per process."""
+    audit = logging.getLogger("vodpipe.license.audit")
+    if not audit.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        audit.addHandler(handler)
+        audit.setLevel(logging.INFO)
