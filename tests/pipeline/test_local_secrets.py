@@ -3,8 +3,12 @@ from __future__ import annotations
 import stat
 from typing import TYPE_CHECKING
 
+import pytest
+
 from pipeline.local_secrets import with_local_secrets
 from pipeline.settings import Secret, Settings
+from storage.local import LocalStore
+from vodpipe.errors import StorageError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -30,3 +34,12 @@ def test_configured_secrets_are_kept_and_no_file_is_made(tmp_path: Path) -> None
     assert settings.key_encryption_key is mine
     assert notes == []
     assert not (tmp_path / ".secrets").exists()
+
+
+def test_the_secret_files_are_no_objects_of_the_store(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    store.put_bytes("keys/k.json", b"{}")
+    with_local_secrets(Settings(data_dir=tmp_path))
+    assert list(store.list("")) == ["keys/k.json"]
+    with pytest.raises(StorageError):
+        store.get_bytes(".secrets/key-encryption-key")
