@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from drm.tokens import Entitlement, verify_token
-from vodpipe.errors import ForbiddenError, RequestError, UnauthorizedError, VodpipeError
+from vodpipe.errors import ForbiddenError, KeyStoreError, RequestError, UnauthorizedError, VodpipeError
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -38,6 +38,7 @@ PREFIX = "/license"
 MAX_KIDS = 64
 LICENSE_TYPES = ("temporary", "persistent-license")
 audit_log = logging.getLogger("vodpipe.license.audit")
+log = logging.getLogger("vodpipe.license")
 
 NO_STORE = {"Cache-Control": "no-store", "CDN-Cache-Control": "no-store"}
 PREFLIGHT_HEADERS = {
@@ -117,7 +118,12 @@ def entitled_keys(service: LicenseService, entitlement: Entitlement, kids: list[
     """The keys for ``kids``, each of which must belong to the entitled title (blocking I/O)."""
     found = []
     for kid in kids:
-        stored = service.keys.get(kid)  # KeyNotFoundError: 404
+        try:
+            stored = service.keys.get(kid)  # KeyNotFoundError: 404
+        except KeyStoreError as exc:
+            # The operator's problem (wrong KEK, altered record): logged here, not told to players.
+            log.error("license for KID %s failed: %s", kid.hex(), exc.message)
+            raise VodpipeError("the license server cannot open its keys; the error is logged") from None
         if stored.title != entitlement.title:
             raise ForbiddenError(f"the token for {entitlement.title!r} does not cover KID {kid.hex()}")
         found.append(stored.key)

@@ -222,7 +222,9 @@ async def test_cors_preflight_allows_authorization_and_json(client: TestClient[A
 
 
 async def test_wrong_method_is_405_problem(client: TestClient[Any, Any]) -> None:
-    await problem(await client.get(CLEARKEY), 405)
+    response = await client.get(CLEARKEY)
+    await problem(response, 405)
+    assert response.headers["Allow"] == "POST,OPTIONS"
 
 
 async def test_each_request_writes_one_audit_line_without_key_material(
@@ -315,3 +317,17 @@ async def test_no_path_of_the_origin_reaches_keys(
         assert record not in body
         assert b"wrapped_data_key" not in body
         assert demo_keys[0].key not in body
+
+
+async def test_a_key_store_failure_is_500_without_details_and_logged(
+    client: TestClient[Any, Any],
+    store: SpyStore,
+    demo_keys: list[ContentKey],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The record was sealed under another key-encryption key than the server's.
+    ObjectKeyStore(store, bytes(32)).put("demo", demo_keys[0])
+    response = await client.post(CLEARKEY, json=kids_body(demo_keys[0]), headers=bearer())
+    body = await problem(response, 500)
+    assert body["detail"] == "the license server cannot open its keys; the error is logged"
+    assert any("not the configured" in r.getMessage() for r in caplog.records if r.name == "vodpipe.license")
