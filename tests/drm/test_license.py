@@ -224,7 +224,7 @@ async def test_cors_preflight_allows_authorization_and_json(client: TestClient[A
 async def test_wrong_method_is_405_problem(client: TestClient[Any, Any]) -> None:
     response = await client.get(CLEARKEY)
     await problem(response, 405)
-    assert response.headers["Allow"] == "POST,OPTIONS"
+    assert response.headers["Allow"] == "OPTIONS,POST"
 
 
 async def test_each_request_writes_one_audit_line_without_key_material(
