@@ -60,6 +60,16 @@ class LicenseService:
 SERVICE_KEY = web.AppKey("license_service", LicenseService)
 
 
+def clearkey_url(base: str) -> str:
+    """The ClearKey license URL to signal in manifests (DASH ``dashif:Laurl``, HLS key URI)."""
+    return f"{base.rstrip('/')}{PREFIX}/clearkey"
+
+
+def aes128_key_uri(base: str, kid: bytes) -> str:
+    """The URI of an HLS ``EXT-X-KEY:METHOD=AES-128`` for the key ``kid``."""
+    return f"{base.rstrip('/')}{PREFIX}/aes128/{kid.hex()}"
+
+
 def b64url(data: bytes) -> str:
     """base64url without padding (RFC 7515 §2), as JWK ``k`` and ``kid`` are written."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

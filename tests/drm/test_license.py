@@ -12,7 +12,7 @@ import pytest
 
 from drm.keys import ContentKey, new_content_key
 from drm.keystore import ObjectKeyStore, record_key
-from drm.license import LicenseService, b64url
+from drm.license import LicenseService, aes128_key_uri, b64url, clearkey_url
 from drm.tokens import issue_token
 from origin.app import make_app, make_license_app
 from origin.cache_policy import CachePolicy
@@ -121,6 +121,12 @@ async def test_aes128_key_uri_returns_the_16_raw_bytes(
     assert response.headers["Content-Type"] == "application/octet-stream"
     assert response.headers["Cache-Control"] == "no-store"
     assert await response.read() == demo_keys[0].key
+
+
+def test_license_urls_for_manifests() -> None:
+    kid = bytes(range(16))
+    assert clearkey_url("https://cdn.example/") == "https://cdn.example/license/clearkey"
+    assert aes128_key_uri("https://cdn.example", kid) == f"https://cdn.example/license/aes128/{kid.hex()}"
 
 
 async def test_missing_token_is_401_with_a_bearer_challenge(
