@@ -117,8 +117,10 @@ class LocalStore:
         folder = self.root / prefix.rpartition("/")[0] if "/" in prefix else self.root
         keys = []
         for path in folder.rglob("*") if folder.is_dir() else ():
-            if path.is_file() and not path.name.startswith(".tmp-"):
-                key = path.relative_to(self.root).as_posix()
+            relative = path.relative_to(self.root)
+            # Dot-names are never object keys (validate_key): temp files, and the demo's .secrets/.
+            if path.is_file() and not any(part.startswith(".") for part in relative.parts):
+                key = relative.as_posix()
                 if key.startswith(prefix):
                     keys.append(key)
         return iter(sorted(keys))
