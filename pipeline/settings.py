@@ -5,6 +5,8 @@ Nothing else in vodpipe reads the environment.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import os
 from dataclasses import dataclass, field, fields
@@ -65,17 +67,68 @@ def _nonnegative(value: str) -> int:
     return number
 
 
+class Secret:
+    """A secret setting's bytes. ``repr`` and ``str`` never show them, so neither can a log line."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: bytes) -> None:
+        self._value = value
+
+    def reveal(self) -> bytes:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret(<hidden>)"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def key_256(value: str) -> Secret:
+    """32 bytes written as 64 hex digits or as base64 (standard or URL-safe, padding optional)."""
+    text = value.strip()
+    try:
+        if len(text) == 64:
+            raw = bytes.fromhex(text)
+        else:
+            padded = text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4)
+            raw = base64.b64decode(padded, validate=True)
+    except (ValueError, binascii.Error):
+        raise ValueError("must be 32 bytes as 64 hex digits or base64") from None
+    if len(raw) != 32:
+        raise ValueError(f"must be 32 bytes as 64 hex digits or base64 (got {len(raw)} bytes)")
+    return Secret(raw)
+
+
+def _secret_text(value: str) -> Secret:
+    return Secret(value.encode())
+
+
+def _token_secret(value: str) -> Secret:
+    # RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (32 bytes).
+    raw = value.encode()
+    if len(raw) < 32:
+        raise ValueError("must be at least 32 bytes (RFC 7518 §3.2); e.g. `openssl rand -hex 32`")
+    return Secret(raw)
+
+
 @dataclass(frozen=True)
 class Setting:
-    """How one field is read: its parser and the line for the README's table."""
+    """How one field is read: its parser, the line for the README's table, whether it is secret."""
 
     parse: Callable[[str], Any]
     doc: str
+    secret: bool = False
 
 
-def _setting(default: T, parse: Callable[[str], Any], doc: str, *, secret: bool = False) -> T:
-    # A secret is left out of repr(), so printing or logging the settings never shows it.
-    return field(default=default, repr=not secret, metadata={"setting": Setting(parse, doc)})
+def _setting(default: T, parse: Callable[[str], Any], doc: str, secret: bool = False) -> T:
+    return field(default=default, metadata={"setting": Setting(parse, doc, secret)})
 
 
 @dataclass(frozen=True)
@@ -97,12 +150,18 @@ class Settings:
     s3_endpoint_url: str | None = _setting(None, str, "S3-compatible endpoint (MinIO...); default AWS.")
     s3_region: str | None = _setting(None, str, "S3 region; default: boto3's (AWS_DEFAULT_REGION).")
     s3_access_key_id: str | None = _setting(None, str, "S3 access key; default: boto3's chain (AWS_*).")
-    s3_secret_access_key: str | None = _setting(
-        None, str, "S3 secret key; default: boto3's chain. Never logged.", secret=True
+    s3_secret_access_key: Secret | None = _setting(
+        None, _secret_text, "S3 secret key; default: boto3's chain. Secret.", secret=True
     )
     s3_multipart_threshold: int = _setting(8 << 20, _part_size, "Bytes above which uploads are multipart.")
     s3_retry_mode: str = _setting("standard", _choice("standard", "adaptive"), "botocore retry mode.")
     s3_max_attempts: int = _setting(5, _attempts, "Attempts per S3 request, the first included.")
+    key_encryption_key: Secret | None = _setting(
+        None, key_256, "Key-encryption key of the key store: 32 bytes, hex or base64. Secret.", secret=True
+    )
+    token_secret: Secret | None = _setting(
+        None, _token_secret, "HS256 key signing entitlement tokens, at least 32 bytes. Secret.", secret=True
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -117,7 +176,8 @@ class Settings:
             try:
                 values[f.name] = setting.parse(raw)
             except ValueError as exc:
-                raise ConfigError(f"{name}={raw!r} is invalid: {exc}") from None
+                shown = name if setting.secret else f"{name}={raw!r}"  # a secret is never echoed
+                raise ConfigError(f"{shown} is invalid: {exc}") from None
         return cls(**values)
 
     def ffmpeg_exe(self) -> str:

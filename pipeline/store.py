@@ -26,7 +26,7 @@ def make_store(settings: Settings) -> ObjectStore:
             endpoint_url=settings.s3_endpoint_url,
             region=settings.s3_region,
             access_key_id=settings.s3_access_key_id,
-            secret_access_key=settings.s3_secret_access_key,
+            secret_access_key=secret.reveal().decode() if (secret := settings.s3_secret_access_key) else None,
             multipart_threshold=settings.s3_multipart_threshold,
             retry_mode="adaptive" if settings.s3_retry_mode == "adaptive" else "standard",
             max_attempts=settings.s3_max_attempts,

@@ -196,7 +196,8 @@ class LocalStore:
         keys = []
         for path in folder.rglob("*") if folder.is_dir() else ():
             key = path.relative_to(self.root).as_posix()
-            hidden = any(part.startswith(".") for part in key.split("/"))  # .tmp-*, .locks/
+            # Dot-names are never object keys (validate_key): temp files, .locks/, the demo's .secrets/.
+            hidden = any(part.startswith(".") for part in key.split("/"))
             if not hidden and key.startswith(prefix) and path.is_file():
                 keys.append(key)
         return iter(sorted(keys))
