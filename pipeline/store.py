@@ -20,13 +20,14 @@ def make_store(settings: Settings) -> ObjectStore:
         raise ConfigError("VODPIPE_STORE=s3 needs VODPIPE_S3_BUCKET")
     from storage.s3 import S3Config, S3Store  # boto3 is imported only when S3 is used
 
+    secret = settings.s3_secret_access_key
     return S3Store(
         S3Config(
             bucket=settings.s3_bucket,
             endpoint_url=settings.s3_endpoint_url,
             region=settings.s3_region,
             access_key_id=settings.s3_access_key_id,
-            secret_access_key=secret.reveal().decode() if (secret := settings.s3_secret_access_key) else None,
+            secret_access_key=secret.reveal().decode() if secret else None,
             multipart_threshold=settings.s3_multipart_threshold,
             retry_mode="adaptive" if settings.s3_retry_mode == "adaptive" else "standard",
             max_attempts=settings.s3_max_attempts,
