@@ -22,6 +22,7 @@ from origin.negotiation import IDENTITY, choose_coding, parse_accept_encoding
 from origin.paths import media_key
 from origin.problems import POLICY_KEY
 from origin.ranges import ByteRange, parse_range
+from origin.relay import StoreSlice
 from storage.base import ObjectStore
 from vodpipe.errors import VodpipeError
 
@@ -142,9 +143,7 @@ async def serve_media(request: web.Request) -> web.StreamResponse:
     path = store.local_path(key)
     if path is not None:
         return FileSlice(path, byte_range, status, headers)
-    data = b""
-    if request.method == "GET" and byte_range.length:
-        data = await loop.run_in_executor(None, store.get_range, key, byte_range.start, byte_range.end)
-    response = web.Response(status=status, body=data, headers=headers)
-    response.content_length = byte_range.length
-    return response
+    chunks = None
+    if request.method == "GET" and byte_range.length:  # opened here: a store error is still a 503
+        chunks = await loop.run_in_executor(None, store.get_stream, key, byte_range.start, byte_range.end)
+    return StoreSlice(chunks, byte_range.length, status, headers)

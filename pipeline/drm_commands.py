@@ -23,7 +23,7 @@ from origin.app import make_license_app
 from origin.cache_policy import CachePolicy
 from pipeline.serving import log_audit_to_stderr, run_until_signalled
 from pipeline.settings import Settings, key_256
-from storage.local import LocalStore
+from pipeline.store import make_store
 from vodpipe.errors import ConfigError, KeyNotFoundError, VodpipeError
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ DEFAULT_LICENSE_PORT = 8081
 
 def _key_store(settings: Settings) -> ObjectKeyStore:
     kek = settings.key_encryption_key
-    return ObjectKeyStore(LocalStore(settings.data_dir), kek.reveal() if kek else None)
+    return ObjectKeyStore(make_store(settings), kek.reveal() if kek else None)
 
 
 def _token_secret(settings: Settings) -> bytes | None:

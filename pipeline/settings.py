@@ -37,6 +37,29 @@ def _port(value: str) -> int:
     return port
 
 
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return value
+
+    return parse
+
+
+def _part_size(value: str) -> int:
+    size = int(value)
+    if size < 5 << 20:  # S3 refuses multipart parts under 5 MiB (all but the last)
+        raise ValueError("must be at least 5242880 bytes (5 MiB), S3's smallest part")
+    return size
+
+
+def _attempts(value: str) -> int:
+    attempts = int(value)
+    if not 1 <= attempts <= 20:
+        raise ValueError("must be between 1 and 20")
+    return attempts
+
+
 def _nonnegative(value: str) -> int:
     number = int(value)
     if number < 0:
@@ -83,6 +106,10 @@ def key_256(value: str) -> Secret:
     return Secret(raw)
 
 
+def _secret_text(value: str) -> Secret:
+    return Secret(value.encode())
+
+
 def _token_secret(value: str) -> Secret:
     # RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (32 bytes).
     raw = value.encode()
@@ -118,6 +145,17 @@ class Settings:
     manifest_edge_max_age: int = _setting(60, _nonnegative, "Edge (CDN-Cache-Control) max-age of manifests.")
     broker_url: str | None = _setting(None, str, "Celery broker; unset runs jobs in-process (eager).")
     players_dir: Path | None = _setting(None, Path, "Folder with the npm players (default: player_test).")
+    store: str = _setting("local", _choice("local", "s3"), "Object store: `local` (DATA_DIR) or `s3`.")
+    s3_bucket: str | None = _setting(None, str, "S3 bucket (required with STORE=s3).")
+    s3_endpoint_url: str | None = _setting(None, str, "S3-compatible endpoint (MinIO...); default AWS.")
+    s3_region: str | None = _setting(None, str, "S3 region; default: boto3's (AWS_DEFAULT_REGION).")
+    s3_access_key_id: str | None = _setting(None, str, "S3 access key; default: boto3's chain (AWS_*).")
+    s3_secret_access_key: Secret | None = _setting(
+        None, _secret_text, "S3 secret key; default: boto3's chain. Secret.", secret=True
+    )
+    s3_multipart_threshold: int = _setting(8 << 20, _part_size, "Bytes above which uploads are multipart.")
+    s3_retry_mode: str = _setting("standard", _choice("standard", "adaptive"), "botocore retry mode.")
+    s3_max_attempts: int = _setting(5, _attempts, "Attempts per S3 request, the first included.")
     key_encryption_key: Secret | None = _setting(
         None, key_256, "Key-encryption key of the key store: 32 bytes, hex or base64. Secret.", secret=True
     )

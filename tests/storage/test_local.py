@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from storage.local import LocalStore
-from vodpipe.errors import ObjectNotFoundError, StorageError
+from vodpipe.errors import StorageError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -49,27 +49,6 @@ def test_a_failed_write_keeps_the_old_object(tmp_path: Path) -> None:
         store.put_file("k/v", tmp_path / "missing")
     assert store.get_bytes("k/v") == b"old"
     assert [p.name for p in (tmp_path / "k").iterdir()] == ["v"]
-
-
-def test_list_and_delete(tmp_path: Path) -> None:
-    store = LocalStore(tmp_path)
-    for key in ("media/t/v1/b", "media/t/v1/a", "media/u/v1/a", "catalog/x"):
-        store.put_bytes(key, b"x")
-    assert list(store.list("media/t/")) == ["media/t/v1/a", "media/t/v1/b"]
-    assert list(store.list("media/")) == ["media/t/v1/a", "media/t/v1/b", "media/u/v1/a"]
-    assert list(store.list("nothing/")) == []
-    store.delete("media/t/v1/a")
-    store.delete("media/t/v1/a")  # deleting twice is fine
-    assert not store.exists("media/t/v1/a")
-    assert store.exists("media/t/v1/b")
-
-
-def test_missing_objects(tmp_path: Path) -> None:
-    store = LocalStore(tmp_path)
-    with pytest.raises(ObjectNotFoundError, match="no object at nope/x"):
-        store.stat("nope/x")
-    with pytest.raises(ObjectNotFoundError):
-        store.get_bytes("nope/x")
 
 
 @pytest.mark.parametrize(
