@@ -22,7 +22,11 @@ VIDEO_TIMESCALE = 90_000  # exact for 23.976, 24, 25, 29.97, 30, 50, 59.94 and 6
 # Fragmented MP4 that the packager re-cuts: an empty moov, a fragment per keyframe, and
 # signed composition offsets so that presentation starts at decode time 0 without edit lists.
 VIDEO_MOVFLAGS = "+frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets"
-AUDIO_MOVFLAGS = "+frag_keyframe+empty_moov+default_base_moof"
+# Audio: the AAC encoder's first packet starts before 0 (its priming, 1024 samples). With a
+# plain empty_moov FFmpeg shifts every timestamp by that much and the priming is presented;
+# delay_moov holds the moov back until the first packet is known, and FFmpeg writes the
+# priming into an edit list, which the packager carries into the CMAF header.
+AUDIO_MOVFLAGS = "+frag_keyframe+empty_moov+delay_moov+default_base_moof"
 # BT.2100 PQ/HLG to BT.709 SDR through linear light (zimg), Hable curve.
 TONEMAP: list[tuple[str, dict[str, Any]]] = [
     ("zscale", {"t": "linear", "npl": 100}),

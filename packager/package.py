@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Literal
 
@@ -41,8 +41,15 @@ class EncodedTrack:
 def _keyframes(track: EncodedTrack) -> tuple[list[int], int]:
     with track.path.open("rb") as f:
         _, header = read_header(f)
-        times = [s.decode_time for s in iter_samples(f, header) if s.is_sync]
+        offset = header.presentation_offset
+        times = [s.decode_time - offset for s in iter_samples(f, header) if s.is_sync]
     return times, header.timescale
+
+
+def _delayed(samples: Iterator[Sample], ticks: int) -> Iterator[Sample]:
+    """Samples ``ticks`` later: an empty edit's delay carried into the decode times (tfdt)."""
+    for sample in samples:
+        yield replace(sample, decode_time=sample.decode_time + ticks)
 
 
 def _counting(samples: Iterator[Sample], durations: Counter[int]) -> Iterator[Sample]:
@@ -61,14 +68,20 @@ def _package_track(track: EncodedTrack, plan: CutPlan, out: Path) -> Rendition:
         expected = "vide" if track.kind == "video" else "soun"
         if header.handler != expected:
             raise PackagingError(f"{track.path.name}: track is '{header.handler}', not '{expected}'")
-        (folder / INIT_NAME).write_bytes(init_segment(moov))
+        # The encoder's edit list (FFmpeg's +delay_moov writes the AAC priming there) becomes
+        # ours: priming skipped by an edit in the init segment, a start delay moved into tfdt.
+        offset = header.presentation_offset
+        priming, delay = max(0, offset), max(0, -offset)
+        (folder / INIT_NAME).write_bytes(init_segment(moov, priming))
+        samples = iter_samples(f, header)
         cut = cut_track(
-            _counting(iter_samples(f, header), durations),
+            _counting(_delayed(samples, delay) if delay else samples, durations),
             plan,
             header.timescale,
             header.track_id,
             video=track.kind == "video",
             label=f"{track.kind} {track.id}",
+            priming=priming,
         )
         for info, data in cut:
             (folder / segment_name(info.number)).write_bytes(data)

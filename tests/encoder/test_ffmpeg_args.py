@@ -91,7 +91,7 @@ def test_one_process_encodes_every_rung_and_the_audio() -> None:
         "-frag_duration",
         "2000000",
         "-movflags",
-        "+frag_keyframe+empty_moov+default_base_moof",
+        "+frag_keyframe+empty_moov+delay_moov+default_base_moof",
         "/out/audio_en.mp4",
         *TAIL,
     ]
