@@ -5,7 +5,7 @@ Pure functions: a :class:`Presentation` in, playlist text out.
 
 from __future__ import annotations
 
-from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import m3u8
 
@@ -16,15 +16,14 @@ from packager.model import (
     Presentation,
     Rendition,
     segment_name,
+    target_duration,
 )
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 AUDIO_GROUP = "audio"
 HLS_VERSION = 7  # EXT-X-MAP in playlists without I-frames-only needs 6; 7 is Apple's floor
-
-
-def target_duration(durations: list[Fraction]) -> int:
-    """RFC 8216 §4.3.3.1: each EXTINF rounded to the nearest integer must not exceed this."""
-    return max(1, *(int(d + Fraction(1, 2)) for d in durations))
 
 
 def _playlist(segments: list[m3u8.Segment], durations: list[Fraction], *, iframes: bool) -> str:

@@ -133,7 +133,11 @@ def test_mpd_timelines_carry_the_real_durations() -> None:
     video, audio = mpd.periods[0].adaptation_sets
     assert (video.content_type, video.segment_alignment, video.start_with_sap) == ("video", True, 1)
     reps = {r.id: r for r in video.representations}
-    assert reps["720p"].bandwidth == VIDEO_720.peak_bitrate
+    # §5.3.5.2 with minBufferTime PT4.010667S (the audio's longest segment): the first two
+    # segments, 23.2 Mbit, must arrive by 4.010667 + 4 s: 2,896,138.3 b/s, rounded up; the first
+    # alone, 12 Mbit by 4.010667 s, needs 2,992,022.
+    assert mpd.min_buffer_time == "PT4.010667S"
+    assert reps["720p"].bandwidth == 2_992_022
     assert reps["720p"].frame_rate == "30000/1001"
     timeline = reps["720p"].segment_templates[0].segment_timelines[0].Ss
     assert [(s.t, s.d, s.r) for s in timeline] == [(0, 360_000, 1), (None, 180_000, None)]
