@@ -91,6 +91,9 @@ def _video_options(job: EncodeJob, rung: PlannedRung) -> dict[str, Any]:
         "force_key_frames": f"expr:gte(t,n_forced*{job.gop_seconds:g})",
         "forced-idr": 1,
         "x264-params": f"keyint={2 * gop}:min-keyint={gop}:scenecut=0:open-gop=0",
+        # No CEA-608/708 captions carried over from the master's SEI: the HLS variants say
+        # CLOSED-CAPTIONS=NONE, which must stay true.
+        "a53cc": 0,
         "fps_mode": "passthrough",
         "video_track_timescale": VIDEO_TIMESCALE,
         "movflags": VIDEO_MOVFLAGS,

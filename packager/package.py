@@ -112,8 +112,16 @@ def check_alignment(video: Sequence[Rendition]) -> None:
             raise PackagingError(f"video {rung.id}: segment boundaries differ from video {reference.id}")
 
 
-def package(tracks: Sequence[EncodedTrack], out: Path, target: Fraction) -> Presentation:
-    """Write init and media segments, then every manifest, into ``out``."""
+def package(
+    tracks: Sequence[EncodedTrack],
+    out: Path,
+    target: Fraction,
+    start_bitrate: int = hls.DEFAULT_START_BITRATE,
+) -> Presentation:
+    """Write init and media segments, then every manifest, into ``out``.
+
+    ``start_bitrate`` picks the HLS variant listed first (see :func:`hls.variant_order`).
+    """
     video_tracks = [t for t in tracks if t.kind == "video"]
     if not video_tracks:
         raise PackagingError("nothing to package: no video rendition")
@@ -123,17 +131,19 @@ def package(tracks: Sequence[EncodedTrack], out: Path, target: Fraction) -> Pres
     check_alignment(video)
     audio = tuple(_package_track(t, plan, out) for t in tracks if t.kind == "audio")
     presentation = Presentation(video, audio)
-    write_manifests(presentation, out)
+    write_manifests(presentation, out, start_bitrate)
     return presentation
 
 
-def write_manifests(presentation: Presentation, out: Path) -> None:
+def write_manifests(
+    presentation: Presentation, out: Path, start_bitrate: int = hls.DEFAULT_START_BITRATE
+) -> None:
     for rendition in (*presentation.video, *presentation.audio):
         folder = out / rendition.path
         (folder / MEDIA_PLAYLIST).write_text(hls.media_playlist(rendition))
         if rendition.kind == "video":
             (folder / IFRAME_PLAYLIST).write_text(hls.iframe_playlist(rendition))
-    (out / MASTER_PLAYLIST).write_text(hls.master_playlist(presentation))
+    (out / MASTER_PLAYLIST).write_text(hls.master_playlist(presentation, start_bitrate))
     (out / MPD_NAME).write_text(dash.render_mpd(presentation))
 
 

@@ -46,9 +46,12 @@ def source_media(path: Path, info: MasterInfo) -> SourceMedia:
     )
 
 
-def version_id(master_sha256: str, ladder: Ladder, segment_seconds: Fraction) -> str:
+def version_id(master_sha256: str, ladder: Ladder, segment_seconds: Fraction, start_bitrate: int) -> str:
     """A version folder name that changes whenever the input or the output's shape does."""
-    shape = json.dumps({"ladder": asdict(ladder), "segment": str(segment_seconds)}, sort_keys=True)
+    shape = json.dumps(
+        {"ladder": asdict(ladder), "segment": str(segment_seconds), "start_bitrate": start_bitrate},
+        sort_keys=True,
+    )
     return "v" + hashlib.sha256(f"{master_sha256}:{shape}".encode()).hexdigest()[:12]
 
 
@@ -66,7 +69,7 @@ def run_title(
     catalog = Catalog(store)
     record = catalog.get(title)
     ladder = load_ladder(settings.ladder)
-    version = version_id(record.master_sha256, ladder, settings.segment_seconds)
+    version = version_id(record.master_sha256, ladder, settings.segment_seconds, settings.start_bitrate)
     if record.status == "published" and record.published_version == version:
         return record
     info = MasterInfo.from_dict(record.probe)
@@ -86,7 +89,7 @@ def run_title(
         record = record.with_status("packaging")
         catalog.save(record)
         tracks = [EncodedTrack(r.kind, r.id, r.path, r.language) for r in encoded]
-        presentation = package(tracks, scratch / "packaged", settings.segment_seconds)
+        presentation = package(tracks, scratch / "packaged", settings.segment_seconds, settings.start_bitrate)
         publish(store, scratch / "packaged", media_prefix(title, version))
 
         renditions = [

@@ -30,6 +30,8 @@ def video_args(name: str, bitrate: str, maxrate: str, bufsize: str) -> list[str]
     return [
         "-f",
         "mp4",
+        "-a53cc",
+        "0",
         "-b:v",
         bitrate,
         "-bufsize",

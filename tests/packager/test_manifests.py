@@ -101,8 +101,44 @@ def test_master_playlist_describes_every_variant_from_the_media() -> None:
     assert top.codecs == "avc1.64001f,mp4a.40.2"
     assert top.resolution == (1280, 720)
     assert top.frame_rate == pytest.approx(29.97)
-    assert [p.uri for p in master.playlists] == ["video/720p/index.m3u8", "video/360p/index.m3u8"]
+    # 360p with audio is 930,607 b/s, 720p 3,130,607: 360p is the nearer to 2 Mb/s, and first
+    assert [p.uri for p in master.playlists] == ["video/360p/index.m3u8", "video/720p/index.m3u8"]
     assert [p.uri for p in master.iframe_playlists] == ["video/720p/iframes.m3u8", "video/360p/iframes.m3u8"]
+
+
+def test_every_variant_says_it_has_no_closed_captions() -> None:
+    text = hls.master_playlist(TITLE)
+    stream_infs = [line for line in text.splitlines() if line.startswith("#EXT-X-STREAM-INF:")]
+    assert len(stream_infs) == 2
+    assert all("CLOSED-CAPTIONS=NONE" in line.split(":", 1)[1].split(",") for line in stream_infs)
+    assert [p.stream_info.closed_captions for p in m3u8.loads(text).playlists] == ["NONE", "NONE"]
+
+
+def rung(name: str, segment_bytes: int) -> Rendition:
+    """A video rung of two 4 s segments of the given size: 2 x bytes x 8 / 8 s b/s."""
+    segments = (seg(1, 0, 360_000, segment_bytes), seg(2, 360_000, 360_000, segment_bytes))
+    return Rendition("video", name, "avc1.64001f", 90_000, segments, 16, 9, Fraction(30))
+
+
+LADDER = (rung("1080p", 2_500_000), rung("720p", 1_500_000), rung("540p", 900_000), rung("360p", 400_000))
+
+
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [
+        # variants are 5, 3, 1.8 and 0.8 Mb/s: 1.8 is the nearest to 2 Mb/s
+        pytest.param(2_000_000, ["540p", "1080p", "720p", "360p"], id="default-2mbps"),
+        pytest.param(10_000_000, ["1080p", "720p", "540p", "360p"], id="above-the-top"),
+        pytest.param(100_000, ["360p", "1080p", "720p", "540p"], id="below-the-bottom"),
+        # 2.4 Mb/s is 0.6 from both 1.8 and 3: the lower one wins a tie
+        pytest.param(2_400_000, ["540p", "1080p", "720p", "360p"], id="tie-goes-down"),
+    ],
+)
+def test_the_variant_nearest_the_start_bitrate_is_listed_first(start: int, expected: list[str]) -> None:
+    title = Presentation(LADDER, ())
+    assert [r.id for r in hls.variant_order(title, start)] == expected
+    master = m3u8.loads(hls.master_playlist(title, start))
+    assert [p.uri.split("/")[1] for p in master.playlists] == expected
 
 
 def test_peak_bitrate_is_the_highest_segment_rate() -> None:
