@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import ffmpeg
 
+from encoder.ladder import VUI_RATIO_MAX
+
 if TYPE_CHECKING:
     from fractions import Fraction
     from pathlib import Path
@@ -72,6 +74,10 @@ def gop_frames(job: EncodeJob) -> int:
     return max(1, round(job.gop_seconds * job.frame_rate))
 
 
+def _ratio(value: Fraction) -> str:
+    return f"{value.numerator}/{value.denominator}"
+
+
 def _kbps(bits: int) -> str:
     return f"{math.ceil(bits / 1000)}k"
 
@@ -128,12 +134,12 @@ def build_encode_args(ffmpeg_exe: str, job: EncodeJob) -> list[str]:
     split = video.filter_multi_output("split", len(job.rungs))
     outputs = []
     for i, rung in enumerate(job.rungs):
-        scaled = (
-            split[i]
-            .filter("scale", rung.width, rung.height, flags="bicubic")
-            .filter("setsar", 1)
-            .filter("format", "yuv420p")
-        )
+        scaled = split[i].filter("scale", rung.width, rung.height, flags="bicubic")
+        if rung.sar == 1:
+            scaled = scaled.filter("setsar", 1)
+        else:  # a num/den is an expression that setsar rounds to max/max unless told otherwise
+            scaled = scaled.filter("setsar", _ratio(rung.sar), max=VUI_RATIO_MAX)
+        scaled = scaled.filter("format", "yuv420p")
         outputs.append(ffmpeg.output(scaled, str(video_path(job, rung)), **_video_options(job, rung)))
     for output in job.audio:
         stream = source[f"a:{output.stream}"]

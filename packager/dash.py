@@ -63,6 +63,11 @@ def timeline(rendition: Rendition) -> SegmentTimeline:
     return result
 
 
+def ratio(value: Fraction) -> str:
+    """@sar and @par (§5.3.3.2, §5.3.7.2): ``num:den``."""
+    return f"{value.numerator}:{value.denominator}"
+
+
 def _template(rendition: Rendition) -> SegmentTemplate:
     template = SegmentTemplate()
     template.timescale = rendition.timescale
@@ -92,6 +97,10 @@ def _video_set(renditions: tuple[Rendition, ...], min_buffer: Fraction) -> Adapt
     rates = [r.frame_rate for r in renditions if r.frame_rate]
     if rates:
         aset.max_frame_rate = frame_rate(max(rates))
+    # DASH-IF IOP §3.2.4: @par shall be present; every rung has the master's display aspect.
+    aspects = {r.display_aspect for r in renditions}
+    if len(aspects) == 1:
+        aset.par = ratio(aspects.pop())
     aset.representations = []
     for r in sorted(renditions, key=lambda r: r.peak_bitrate):
         rep = Representation()
@@ -100,7 +109,7 @@ def _video_set(renditions: tuple[Rendition, ...], min_buffer: Fraction) -> Adapt
         rep.codecs = r.codec
         rep.width = r.width
         rep.height = r.height
-        rep.sar = "1:1"
+        rep.sar = ratio(r.sar)
         if r.frame_rate:
             rep.frame_rate = frame_rate(r.frame_rate)
         rep.segment_templates = [_template(r)]

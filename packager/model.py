@@ -41,9 +41,15 @@ class Rendition:
     width: int = 0
     height: int = 0
     frame_rate: Fraction | None = None
+    sar: Fraction = Fraction(1)  # sample aspect ratio, from the sample entry's pasp
     language: str = "und"
     channels: int = 0
     sample_rate: int = 0
+
+    @property
+    def display_aspect(self) -> Fraction:
+        """Picture aspect ratio as shown: width x sar / height (DASH @par)."""
+        return self.width * self.sar / self.height
 
     @property
     def path(self) -> str:

@@ -97,6 +97,7 @@ def _package_track(track: EncodedTrack, plan: CutPlan, out: Path) -> Rendition:
         width=entry.width,
         height=entry.height,
         frame_rate=Fraction(header.timescale, common) if track.kind == "video" and common else None,
+        sar=entry.pixel_aspect,
         language=track.language,
         channels=entry.channel_count,
         sample_rate=entry.sample_rate,

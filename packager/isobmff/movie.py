@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from fractions import Fraction
 
 from packager.isobmff.box import Box, child, iter_boxes, parse_full_header
 from packager.isobmff.edit import EMPTY_EDIT, EditList
@@ -43,6 +44,15 @@ class SampleEntry:
 
     def config_box(self, fourcc: str) -> bytes | None:
         return (self.config or {}).get(fourcc)
+
+    @property
+    def pixel_aspect(self) -> Fraction:
+        """pasp (§12.1.4): hSpacing:vSpacing, the sample aspect ratio; square without one."""
+        pasp = self.config_box("pasp")
+        if pasp is None or len(pasp) < 8:
+            return Fraction(1)
+        h_spacing, v_spacing = struct.unpack_from(">II", pasp)
+        return Fraction(h_spacing, v_spacing) if h_spacing and v_spacing else Fraction(1)
 
 
 @dataclass(frozen=True)

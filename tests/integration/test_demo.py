@@ -22,7 +22,7 @@ def test_demo_generates_a_master_publishes_it_and_serves_it(demo: DemoTitle) -> 
     assert master.status == 200
     playlist = m3u8.loads(master.body.decode(), uri=demo.hls)
     resolutions = [p.stream_info.resolution for p in playlist.playlists]
-    assert sorted(resolutions, reverse=True) == [(1280, 720), (960, 540), (640, 360), (426, 240)]
+    assert sorted(resolutions, reverse=True) == [(1280, 720), (960, 540), (640, 360), (416, 234)]
     # the variant nearest VODPIPE_START_BITRATE (2 Mb/s by default) first, then from the top down
     rates = [p.stream_info.bandwidth for p in playlist.playlists]
     assert abs(rates[0] - 2_000_000) == min(abs(r - 2_000_000) for r in rates)

@@ -142,7 +142,7 @@ def test_ladder_never_upscales_the_540p_master(
     hls: tuple[m3u8.M3U8, dict[str, Rendition], Rendition],
 ) -> None:
     master, _, _ = hls
-    assert sorted(p.stream_info.resolution for p in master.playlists) == [(426, 240), (640, 360), (960, 540)]
+    assert sorted(p.stream_info.resolution for p in master.playlists) == [(416, 234), (640, 360), (960, 540)]
 
 
 def test_every_rung_decodes_to_the_masters_frame_count(

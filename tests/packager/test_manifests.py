@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 
 import m3u8
@@ -184,6 +185,33 @@ def test_mpd_timelines_carry_the_real_durations() -> None:
         (None, 191_488),
         (None, 97_024),
     ]
+
+
+def test_video_sets_carry_par_and_representations_sar() -> None:
+    mpd = MPEGDASHParser.parse(dash.render_mpd(TITLE))
+    video, _ = mpd.periods[0].adaptation_sets
+    assert (video.max_width, video.max_height, video.max_frame_rate, video.par) == (
+        1280,
+        720,
+        "30000/1001",
+        "16:9",
+    )
+    assert [r.sar for r in video.representations] == ["1:1", "1:1"]
+
+
+def test_a_non_square_rung_signals_its_sar_and_the_same_par() -> None:
+    # 1000x562 master (500:281): its 240-line rung is 428x240 with sar 30000:30067
+    odd = replace(VIDEO_360, id="240p", width=428, height=240, sar=Fraction(30000, 30067))
+    wide = replace(VIDEO_720, width=960, height=540, sar=Fraction(1125, 1124))
+    mpd = MPEGDASHParser.parse(dash.render_mpd(Presentation((wide, odd), (AUDIO_EN,))))
+    video, _ = mpd.periods[0].adaptation_sets
+    assert video.par == "500:281"
+    assert {r.id: (r.width, r.height, r.sar) for r in video.representations} == {
+        "240p": (428, 240, "30000:30067"),
+        "720p": (960, 540, "1125:1124"),
+    }
+    master = m3u8.loads(hls.master_playlist(Presentation((wide, odd), (AUDIO_EN,))))
+    assert {p.stream_info.resolution for p in master.playlists} == {(428, 240), (960, 540)}  # coded size
 
 
 def test_a_gap_in_the_timeline_restates_t() -> None:
