@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from encoder.encode import SourceMedia, plan_job, run_job
-from encoder.ladder import Ladder, SourceGeometry, load_ladder
+from encoder.ladder import Ladder, PlannedRung, SourceGeometry, load_ladder
 from ingest.catalog import Catalog, TitleRecord
 from ingest.probe import MasterInfo
 from packager.package import EncodedTrack, package
@@ -55,6 +55,11 @@ def version_id(master_sha256: str, ladder: Ladder, segment_seconds: Fraction, st
     return "v" + hashlib.sha256(f"{master_sha256}:{shape}".encode()).hexdigest()[:12]
 
 
+def _rung_record(rung: PlannedRung) -> dict[str, object]:
+    """A planned rung as JSON: the sample aspect ratio as ``num:den``."""
+    return {**asdict(rung), "sar": f"{rung.sar.numerator}:{rung.sar.denominator}"}
+
+
 def media_prefix(title: str, version: str) -> str:
     return f"media/{title}/{version}"
 
@@ -81,7 +86,7 @@ def run_title(
             store.download(record.master_key, master)
         job = plan_job(source_media(master, info), ladder, scratch / "encoded")
         record = record.with_status(
-            "encoding", version=version, error=None, ladder=[asdict(r) for r in job.rungs]
+            "encoding", version=version, error=None, ladder=[_rung_record(r) for r in job.rungs]
         )
         catalog.save(record)
         encoded = run_job(runner, settings.ffmpeg_exe(), job, info.duration, on_progress)

@@ -41,6 +41,7 @@ class Rendition:
     timescale: int
     decoded: Decoded
     skipped: int  # the init segment's edit list media_time: priming that is never presented
+    target: int  # EXT-X-TARGETDURATION
 
     @property
     def media_durations(self) -> list[Fraction]:
@@ -51,7 +52,27 @@ class Rendition:
 
     @property
     def peak_bitrate(self) -> Fraction:
-        return max(len(s) * 8 / d for s, d in zip(self.segments, self.media_durations, strict=True))
+        """RFC 8216bis §4.4.6.2: the largest bit rate of any contiguous set of segments whose
+        total duration is between 0.5 and 1.5 times the target duration (EXTINF durations)."""
+        rates = []
+        for i in range(len(self.segments)):
+            for j in range(i + 1, len(self.segments) + 1):
+                duration = sum(self.extinf[i:j], Fraction(0))
+                if self.target / 2 <= duration <= self.target * 3 / 2:
+                    rates.append(sum(len(s) for s in self.segments[i:j]) * 8 / duration)
+        return max(rates)
+
+    def plays_at(self, bandwidth: int, min_buffer: Fraction) -> bool:
+        """ISO/IEC 23009-1 §5.3.5.2: delivered at ``bandwidth`` from any segment start, playout
+        from ``min_buffer`` on never waits for a segment that has not arrived whole."""
+        for first in range(len(self.segments)):
+            arrived, playout = Fraction(0), min_buffer
+            for data, duration in zip(self.segments[first:], self.media_durations[first:], strict=True):
+                arrived += Fraction(len(data) * 8, bandwidth)
+                if arrived > playout:
+                    return False
+                playout += duration
+        return True
 
 
 @dataclass
@@ -113,7 +134,17 @@ def load_rendition(playlist_url: str) -> Rendition:
     timings = [read_segment(s, info) for s in segments]
     extinf = [Fraction(str(s.duration)) for s in playlist.segments]
     assert playlist.target_duration == max(round(d) for d in extinf)
-    return Rendition(playlist_url, init, segments, extinf, timings, ts, decode(init, segments), skipped(init))
+    return Rendition(
+        playlist_url,
+        init,
+        segments,
+        extinf,
+        timings,
+        ts,
+        decode(init, segments),
+        skipped(init),
+        playlist.target_duration,
+    )
 
 
 def skipped(init: bytes) -> int:
@@ -260,7 +291,10 @@ def test_dash_manifest_is_valid_and_matches_the_media(
                 durations += [Fraction(s.d, template.timescale)] * ((s.r or 0) + 1)
             assert len(durations) == len(rendition.segments)
             assert all(abs(a - b) < MS for a, b in zip(durations, rendition.media_durations, strict=True))
-            assert rep.bandwidth >= rendition.peak_bitrate
+            # the smallest @bandwidth that the buffer model passes with the MPD's minBufferTime
+            min_buffer = Fraction(mpd.min_buffer_time[2:-1])
+            assert rendition.plays_at(rep.bandwidth, min_buffer)
+            assert not rendition.plays_at(rep.bandwidth - 1, min_buffer)
             first_media = template.media.replace("$Number%05d$", "00001")
             assert fetch(f"{published.base}/{first_media}").body == rendition.segments[0]
             assert fetch(f"{published.base}/{template.initialization}").body == rendition.init

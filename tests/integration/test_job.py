@@ -117,6 +117,10 @@ def test_a_rotated_phone_master_becomes_a_portrait_ladder(
         ("360p", 360, 640),
         ("240p", 234, 416),
     ]
+    assert [(r["width"], r["height"], r["sar"]) for r in info["ladder"]] == [
+        (360, 640, "1:1"),
+        (234, 416, "1:1"),
+    ]
     rung = next(Path(cli_env["VODPIPE_DATA_DIR"]).rglob("video/360p"))
     decoded = decode(
         (rung / "init.mp4").read_bytes(), [p.read_bytes() for p in sorted(rung.glob("seg-*.m4s"))]
