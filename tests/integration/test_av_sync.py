@@ -56,7 +56,7 @@ def sound_start(ffmpeg_exe: str, media: Path) -> Fraction:
     return Fraction(first, RATE)
 
 
-def first_frame_time(media: Path) -> Fraction:
+def first_presented(media: Path) -> Fraction:
     """Earliest presentation time of the first fragment, as ISO/IEC 14496-12 and browsers have it.
 
     tfdt plus each sample's signed composition offset (trun v1, §8.8.8), less any edit list's
@@ -70,12 +70,18 @@ def first_frame_time(media: Path) -> Fraction:
     decode = int.from_bytes(data[_payload(data, ["moof", "traf", "tfdt"]) + 4 :][:8], "big")
     trun = _payload(data, ["moof", "traf", "trun"])
     flags, count = _u32(data, trun) & 0xFFFFFF, _u32(data, trun + 4)
-    assert flags == 0xF01  # data offset, duration, size, flags, composition offset: what we write
+    assert flags & 0x100  # every sample's duration is given: what vodpipe writes
+    pos = trun + 8 + 4 * bin(flags & 0x5).count("1")  # data_offset, first_sample_flags
+    fields = [bit for bit in (0x100, 0x200, 0x400, 0x800) if flags & bit]
     earliest = None
-    for i in range(count):
-        duration, _, _, offset = struct.unpack_from(">IIIi", data, trun + 12 + 16 * i)
-        earliest = decode + offset if earliest is None else min(earliest, decode + offset)
-        decode += duration
+    for _ in range(count):
+        values = {}
+        for bit in fields:  # composition offsets are signed in version 1
+            (values[bit],) = struct.unpack_from(">i" if bit == 0x800 else ">I", data, pos)
+            pos += 4
+        present = decode + values.get(0x800, 0)
+        earliest = present if earliest is None else min(earliest, present)
+        decode += values[0x100]
     assert earliest is not None
     return Fraction(earliest - media_time, timescale)
 
@@ -96,23 +102,19 @@ class Title:
     folder: Path  # the published version folder: media/{title}/{version}
 
 
-def publish(tmp_path_factory: pytest.TempPathFactory, ffmpeg_exe: str, delay_ms: int) -> Title:
-    root = tmp_path_factory.mktemp(f"sync-{delay_ms}")
+def publish(tmp_path_factory: pytest.TempPathFactory, ffmpeg_exe: str, tone_ms: int, stream_ms: int) -> Title:
+    """A 6 s master whose tone starts ``tone_ms`` into an audio stream that starts ``stream_ms``
+    after the video (FFmpeg then writes an empty edit, which the packager turns into tfdt)."""
+    root = tmp_path_factory.mktemp(f"sync-{tone_ms}-{stream_ms}")
     master = root / "master.mp4"
-    tone = f"aevalsrc=0.8*sin(2*PI*440*t)*gte(t\\,{delay_ms / 1000}):s={RATE}:d=6"
+    seconds = 6 - stream_ms / 1000
+    tone = f"aevalsrc=0.8*sin(2*PI*440*t)*gte(t\\,{tone_ms / 1000}):s={RATE}:d={seconds}"
+    video = ("-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:d=6")
+    audio = ("-itsoffset", str(stream_ms / 1000), "-f", "lavfi", "-i", tone)
     subprocess.run(
         [
-            *(
-                ffmpeg_exe,
-                "-loglevel",
-                "error",
-                "-y",
-                "-f",
-                "lavfi",
-                "-i",
-                "testsrc2=size=320x180:rate=30:d=6",
-            ),
-            *("-f", "lavfi", "-i", tone, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"),
+            *(ffmpeg_exe, "-loglevel", "error", "-y", *video, *audio),
+            *("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"),
             *("-c:a", "aac", "-ac", "2", "-b:a", "128k", "-movflags", "+faststart", str(master)),
         ],
         check=True,
@@ -124,14 +126,17 @@ def publish(tmp_path_factory: pytest.TempPathFactory, ffmpeg_exe: str, delay_ms:
     assert result.returncode == 0, result.stderr
     found = re.search(r"/media/sync/(v\w+)/master\.m3u8", result.stdout)
     assert found
-    return Title(
-        Fraction(delay_ms, 1000), sound_start(ffmpeg_exe, master), root / "data/media/sync" / found.group(1)
-    )
+    nominal = Fraction(tone_ms + stream_ms, 1000)
+    return Title(nominal, sound_start(ffmpeg_exe, master), root / "data/media/sync" / found.group(1))
 
 
-@pytest.fixture(scope="module", params=[0, 500], ids=["sound-at-0ms", "sound-at-500ms"])
+@pytest.fixture(
+    scope="module",
+    params=[(0, 0), (500, 0), (0, 100)],
+    ids=["sound-at-0ms", "sound-at-500ms", "audio-stream-starts-at-100ms"],
+)
 def title(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, ffmpeg_exe: str) -> Title:
-    return publish(tmp_path_factory, ffmpeg_exe, request.param)
+    return publish(tmp_path_factory, ffmpeg_exe, *request.param)
 
 
 def hls_rendition(folder: Path, playlist: str, out: Path) -> tuple[Path, Fraction]:
@@ -163,22 +168,25 @@ def test_hls_audio_starts_when_the_masters_does(title: Title, ffmpeg_exe: str, t
     master = m3u8.load(str(title.folder / "master.m3u8"))
     audio, audio_span = hls_rendition(title.folder, master.media[0].uri, tmp_path / "audio.mp4")
     video, video_span = hls_rendition(title.folder, master.playlists[0].uri, tmp_path / "video.mp4")
-    assert first_frame_time(video) == 0
+    assert first_presented(video) == 0
     offset = sound_start(ffmpeg_exe, audio) - title.master_sound
     assert abs(offset) <= MS, f"sound moved by {float(offset) * 1000:.2f} ms"  # was +21.33 ms
     assert video_span == 6
-    assert abs(audio_span - video_span) <= AAC_FRAME  # was 1024 samples longer, and late
+    # audio ends with the video, within one AAC frame (it was 1024 samples longer, and late)
+    assert abs(max(Fraction(0), first_presented(audio)) + audio_span - video_span) <= AAC_FRAME
 
 
 def test_dash_audio_starts_when_the_masters_does(title: Title, ffmpeg_exe: str, tmp_path: Path) -> None:
     audio, audio_span, audio_t = dash_rendition(title.folder, "audio", tmp_path / "audio.mp4")
     video, video_span, video_t = dash_rendition(title.folder, "video", tmp_path / "video.mp4")
-    assert (audio_t, video_t) == (0, 0)
-    assert first_frame_time(video) == 0
+    assert video_t == 0
+    assert first_presented(video) == 0
+    # S@t is the presentation time of what is presented: primed samples before 0 are not
+    assert Fraction(audio_t, RATE) == max(Fraction(0), first_presented(audio))
     offset = sound_start(ffmpeg_exe, audio) - title.master_sound
     assert abs(offset) <= MS, f"sound moved by {float(offset) * 1000:.2f} ms"
     assert video_span == 6
-    assert abs(audio_span - video_span) <= AAC_FRAME  # was 961024/960000 of the video on 20 s
+    assert abs(Fraction(audio_t, RATE) + audio_span - video_span) <= AAC_FRAME  # was 961024/960000 on 20 s
 
 
 def test_the_master_itself_starts_its_sound_on_time(title: Title) -> None:
