@@ -10,6 +10,7 @@ from urllib.parse import urljoin
 
 import m3u8
 
+from player_test.fetch import MediaRef
 from player_test.tracks import Measured, Signalling, Track, fetch_ok, measure
 
 # RFC 8216bis §4.4.4.4: for fMP4, SAMPLE-AES is 'cbcs' and SAMPLE-AES-CTR is 'cenc'.
@@ -66,8 +67,30 @@ def media_track(fetcher: Fetcher, report: Report, url: str, track_id: str, kind:
         return None
     methods = {key.method for key in playlist.keys if key and key.method and key.method != "NONE"}
     signalling = Signalling(frozenset(KEY_SCHEMES.get(m, m.lower()) for m in methods))
-    segments = [urljoin(url, s.uri) for s in playlist.segments]
-    return Track(track_id, kind, url, urljoin(url, init.uri), segments, durations, signalling=signalling)
+    init_ref = media_ref(urljoin(url, init.uri), init.byterange, 0)
+    segments = segment_refs(url, [(s.uri, s.byterange) for s in playlist.segments])
+    return Track(track_id, kind, url, init_ref, segments, durations, signalling=signalling)
+
+
+def media_ref(url: str, byterange: str | None, default_offset: int) -> MediaRef:
+    """A URL, or the ``n[@o]`` byte range of it (RFC 8216bis §4.4.4.2, §4.4.4.5)."""
+    if not byterange:
+        return MediaRef(url)
+    length, _, offset = byterange.partition("@")
+    first = int(offset) if offset else default_offset
+    return MediaRef(url, first, first + int(length) - 1)
+
+
+def segment_refs(base: str, segments: list[tuple[str, str | None]]) -> list[MediaRef]:
+    """Segment references; an EXT-X-BYTERANGE without an offset continues the previous range of
+    the same resource (RFC 8216bis §4.4.4.2)."""
+    refs: list[MediaRef] = []
+    for uri, byterange in segments:
+        url = urljoin(base, uri)
+        previous = refs[-1] if refs else None
+        follows = previous.last + 1 if previous and previous.url == url and previous.last is not None else 0
+        refs.append(media_ref(url, byterange, follows))
+    return refs
 
 
 def check_hls(fetcher: Fetcher, report: Report, url: str) -> tuple[list[Measured], list[Measured]]:
