@@ -1,0 +1,142 @@
+"""``vodpipe check`` on HLS that FFmpeg's own ``hls`` muxer wrote, and on copies broken one way each.
+
+The streams play in hls.js and Shaka Player (tests/player_test/test_browser_corpus.py); the checker
+must pass them (warnings allowed) and fail each mutation with the right rule and severity.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from typing import TYPE_CHECKING
+
+import pytest
+
+from player_test.check import check
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from player_test.findings import Report
+    from tests.player_test.conftest import ForeignOrigin, KeyServer, Renditions
+
+pytestmark = pytest.mark.integration
+KEY = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
+IV = "0x1f1e1d1c1b1a19181716151413121110"
+
+
+def ffmpeg_hls(ffmpeg_exe: str, renditions: Renditions, out: Path, *extra: str) -> Path:
+    """FFmpeg's hls muxer over the corpus renditions: two video variants sharing an audio group,
+    and an audio-only variant alongside (-var_stream_map), 2 s segments."""
+    out.mkdir(parents=True)
+    inputs = [*renditions.video.values(), renditions.audio]
+    args = [ffmpeg_exe, "-loglevel", "error", "-nostdin", "-y"]
+    for path in inputs:
+        args += ["-i", str(path)]
+    args += ["-map", "0:v", "-map", "1:v", "-map", "2:a", "-c", "copy", "-f", "hls", "-hls_time", "2"]
+    args += ["-hls_playlist_type", "vod", "-master_pl_name", "master.m3u8", *extra]
+    args += ["-var_stream_map", "v:0,agroup:aud v:1,agroup:aud a:0,agroup:aud", str(out / "p%v.m3u8")]
+    subprocess.run(args, check=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def fmp4(ffmpeg_exe: str, renditions: Renditions, foreign_origin: ForeignOrigin) -> str:
+    folder = foreign_origin.folder("ffmpeg-hls-fmp4")
+    ffmpeg_hls(
+        ffmpeg_exe, renditions, folder, "-hls_segment_type", "fmp4",
+        "-hls_fmp4_init_filename", "init_%v.mp4", "-hls_segment_filename", str(folder / "s%v_%03d.m4s"),
+    )  # fmt: skip
+    return foreign_origin.base("ffmpeg-hls-fmp4")
+
+
+@pytest.fixture(scope="module")
+def mpegts(ffmpeg_exe: str, renditions: Renditions, foreign_origin: ForeignOrigin) -> str:
+    folder = foreign_origin.folder("ffmpeg-hls-ts")
+    ffmpeg_hls(ffmpeg_exe, renditions, folder, "-hls_segment_filename", str(folder / "s%v_%03d.ts"))
+    return foreign_origin.base("ffmpeg-hls-ts")
+
+
+@pytest.fixture(scope="module")
+def aes128(
+    ffmpeg_exe: str,
+    renditions: Renditions,
+    foreign_origin: ForeignOrigin,
+    key_server: KeyServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> str:
+    """-hls_key_info_file: the key's URI on the key server, the key file FFmpeg reads, an IV."""
+    key_url = key_server.put("corpus.key", KEY)
+    info = tmp_path_factory.mktemp("keyinfo")
+    (info / "corpus.key").write_bytes(KEY)
+    (info / "key.info").write_text(f"{key_url}\n{info / 'corpus.key'}\n{IV}\n")
+    folder = foreign_origin.folder("ffmpeg-hls-aes")
+    ffmpeg_hls(
+        ffmpeg_exe, renditions, folder, "-hls_segment_filename", str(folder / "s%v_%03d.ts"),
+        "-hls_key_info_file", str(info / "key.info"),
+    )  # fmt: skip
+    return foreign_origin.base("ffmpeg-hls-aes")
+
+
+def mutate(foreign_origin: ForeignOrigin, base: str, name: str) -> tuple[Path, str]:
+    source = foreign_origin.folder(base.rsplit("/", 2)[-2])
+    shutil.copytree(source, foreign_origin.folder(name))
+    return foreign_origin.folder(name), foreign_origin.base(name)
+
+
+def errors(report: Report) -> set[tuple[str, str]]:
+    return {(f.rule, f.url.rsplit("/", 1)[-1]) for f in report.errors}
+
+
+def warned(report: Report, rule: str) -> set[str]:
+    return {f.url.rsplit("/", 1)[-1] for f in report.warnings if f.rule == rule}
+
+
+def test_ffmpeg_fmp4_with_an_audio_only_variant_passes(fmp4: str) -> None:
+    report = check(f"{fmp4}/master.m3u8")
+    assert report.errors == [], report.table()
+    # FFmpeg leaves CLOSED-CAPTIONS out, and its video BANDWIDTH leaves out the audio group.
+    assert warned(report, "captions") == {"p0.m3u8", "p1.m3u8", "p2.m3u8"}
+    assert {"p0.m3u8", "p1.m3u8"} <= warned(report, "bandwidth")
+    kinds = {r.id: r.kind for r in report.renditions}
+    assert kinds == {"p0": "video", "p1": "video", "audio_2": "audio"}  # p2.m3u8 is variant and rendition
+    assert {f.rule for f in report.warnings} <= {"captions", "bandwidth"}
+    video = [r for r in report.renditions if r.kind == "video"]
+    assert {r.frames for r in video} == {240}  # 8 s at 30 fps in both rungs
+    checked = {f.rule for f in report.findings}
+    assert {"bandwidth", "duration", "codecs", "alignment", "av-sync", "decode"} <= checked
+
+
+def test_ffmpeg_fmp4_mutations_fail_with_the_right_rule_and_severity(
+    fmp4: str, foreign_origin: ForeignOrigin
+) -> None:
+    folder, base = mutate(foreign_origin, fmp4, "ffmpeg-hls-fmp4-missing")
+    (folder / "s1_002.m4s").unlink()
+    report = check(f"{base}/master.m3u8")
+    assert {(f.rule, f.severity, f.url) for f in report.errors} == {("fetch", "error", f"{base}/s1_002.m4s")}
+
+    folder, base = mutate(foreign_origin, fmp4, "ffmpeg-hls-fmp4-codecs")
+    master = folder / "master.m3u8"
+    master.write_text(master.read_text().replace("avc1.42c01e", "avc1.640028", 1))
+    assert errors(check(f"{base}/master.m3u8")) == {("codecs", "p0.m3u8")}
+
+    folder, base = mutate(foreign_origin, fmp4, "ffmpeg-hls-fmp4-halved")
+    master = folder / "master.m3u8"
+    text = master.read_text()
+    master.write_text(
+        re.sub(r"BANDWIDTH=(\d+)", lambda m: f"BANDWIDTH={int(m.group(1)) // 2}", text, count=1)
+    )
+    report = check(f"{base}/master.m3u8")
+    assert errors(report) == {("bandwidth", "p0.m3u8")}
+    assert report.errors[0].detail.startswith("BANDWIDTH ")
+
+    folder, base = mutate(foreign_origin, fmp4, "ffmpeg-hls-fmp4-low")
+    master = folder / "master.m3u8"
+    text = master.read_text()
+    master.write_text(
+        re.sub(r"BANDWIDTH=(\d+)", lambda m: f"BANDWIDTH={int(m.group(1)) * 95 // 100}", text, count=1)
+    )
+    report = check(f"{base}/master.m3u8")
+    assert report.errors == [], report.table()
+    assert "p0.m3u8" in warned(report, "bandwidth")
