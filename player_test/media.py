@@ -271,6 +271,18 @@ class Decoded:
     seconds: Fraction
 
 
+def frame_size(data: bytes) -> tuple[int, int]:
+    """Width and height of the first video stream in a self-contained segment (TS), by PyAV."""
+    try:
+        with av.open(io.BytesIO(data), mode="r") as container:
+            if not container.streams.video:
+                raise MediaError("no video stream")
+            context = container.streams.video[0].codec_context
+            return context.width, context.height
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"does not open: {exc}") from None
+
+
 def decode(init: bytes, segments: list[bytes]) -> Decoded:
     """Decode a whole rendition with PyAV from its init and media segments."""
     try:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.integration
 KEY = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
-IV = "0x1f1e1d1c1b1a19181716151413121110"
+IV = "1f1e1d1c1b1a19181716151413121110"  # FFmpeg reads the key info IV as bare hex
 
 
 def ffmpeg_hls(ffmpeg_exe: str, renditions: Renditions, out: Path, *extra: str) -> Path:
@@ -140,3 +140,55 @@ def test_ffmpeg_fmp4_mutations_fail_with_the_right_rule_and_severity(
     report = check(f"{base}/master.m3u8")
     assert report.errors == [], report.table()
     assert "p0.m3u8" in warned(report, "bandwidth")
+
+
+def test_ffmpeg_mpegts_passes(mpegts: str) -> None:
+    report = check(f"{mpegts}/master.m3u8")
+    assert report.errors == [], report.table()
+    sizes = {r.id: (r.kind, r.codec, r.width, r.height) for r in report.renditions}
+    assert sizes == {
+        "p0": ("video", "avc1.42c01e", 640, 360),
+        "p1": ("video", "avc1.42c015", 426, 240),
+        "audio_2": ("audio", "mp4a.40.2", 0, 0),
+    }
+    assert {r.frames for r in report.renditions if r.kind == "video"} == {240}
+    keyframes = [f for f in report.findings if f.rule == "keyframe"]
+    assert len(keyframes) == 8
+    assert all(f.ok for f in keyframes)
+
+
+def test_ffmpeg_mpegts_truncated_segment_fails(mpegts: str, foreign_origin: ForeignOrigin) -> None:
+    folder, base = mutate(foreign_origin, mpegts, "ffmpeg-hls-ts-cut")
+    segment = folder / "s0_001.ts"
+    segment.write_bytes(segment.read_bytes()[:1000])  # not whole 188-byte packets
+    report = check(f"{base}/master.m3u8")
+    assert errors(report) == {("fetch", "s0_001.ts")}
+    assert "not an MPEG-TS segment" in report.errors[0].detail
+    folder, base = mutate(foreign_origin, mpegts, "ffmpeg-hls-ts-short")
+    segment = folder / "s1_002.ts"
+    segment.write_bytes(segment.read_bytes()[: 188 * 40])  # whole packets, most of the media gone
+    report = check(f"{base}/master.m3u8")
+    assert ("duration", "s1_002.ts") in errors(report)
+
+
+def test_ffmpeg_aes128_decrypts_and_passes(
+    aes128: str, foreign_origin: ForeignOrigin, key_server: KeyServer
+) -> None:
+    assert b"METHOD=AES-128" in (foreign_origin.folder("ffmpeg-hls-aes") / "p0.m3u8").read_bytes()
+    report = check(f"{aes128}/master.m3u8")
+    assert report.errors == [], report.table()
+    decrypted = [f for f in report.findings if f.rule == "encryption"]
+    assert len(decrypted) == 13  # 4 + 4 video segments and 5 audio segments
+    assert {r.frames for r in report.renditions if r.kind == "video"} == {240}
+
+
+def test_a_wrong_aes128_key_is_an_encryption_error(
+    aes128: str, foreign_origin: ForeignOrigin, key_server: KeyServer
+) -> None:
+    folder, base = mutate(foreign_origin, aes128, "ffmpeg-hls-aes-wrong")
+    wrong = key_server.put("wrong.key", bytes(16))
+    for playlist in folder.glob("p*.m3u8"):
+        playlist.write_text(re.sub(r'URI="[^"]+"', f'URI="{wrong}"', playlist.read_text()))
+    report = check(f"{base}/master.m3u8")
+    assert {f.rule for f in report.errors} == {"encryption"}
+    assert "bad PKCS7 padding" in report.errors[0].detail
