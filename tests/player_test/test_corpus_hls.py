@@ -6,6 +6,7 @@ must pass them (warnings allowed) and fail each mutation with the right rule and
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from typing import TYPE_CHECKING
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from player_test.check import check
+from tests.processes import run_cli
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -173,3 +175,16 @@ def test_a_wrong_aes128_key_is_an_encryption_error(
     report = check(f"{base}/master.m3u8")
     assert {f.rule for f in report.errors} == {"encryption"}
     assert "bad PKCS7 padding" in report.errors[0].detail
+
+
+def test_warnings_pass_the_cli_unless_strict(fmp4: str, cli_env: dict[str, str]) -> None:
+    plain = run_cli("check", f"{fmp4}/master.m3u8", env=cli_env)
+    assert plain.returncode == 0, plain.stdout
+    assert f"WARN [captions] {fmp4}/p0.m3u8: EXT-X-STREAM-INF lacks CLOSED-CAPTIONS=NONE" in plain.stdout
+    assert "PASS: 0 error(s)" in plain.stdout
+    strict = run_cli("check", "--strict", f"{fmp4}/master.m3u8", "--json", env=cli_env)
+    assert strict.returncode == 1
+    data = json.loads(strict.stdout)
+    assert (data["ok"], data["strict"], data["errors"]) == (False, True, 0)
+    assert data["warnings"] >= 3
+    assert data["rules"]["captions"]["source"].startswith("Apple HLS authoring spec")
