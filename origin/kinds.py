@@ -25,6 +25,7 @@ DASH_MPD = Kind("application/dash+xml", CacheClass.MANIFEST, True)
 VIDEO_INIT = Kind("video/mp4", CacheClass.IMMUTABLE, False)
 AUDIO_INIT = Kind("audio/mp4", CacheClass.IMMUTABLE, False)
 SEGMENT = Kind("video/iso.segment", CacheClass.IMMUTABLE, False)  # RFC 8216bis / ISO 23000-19
+TS_SEGMENT = Kind("video/mp2t", CacheClass.IMMUTABLE, False)  # RFC 8216bis §3.2: MPEG-2 TS segments
 
 
 def classify(key: str) -> Kind:
@@ -36,6 +37,8 @@ def classify(key: str) -> Kind:
         return DASH_MPD
     if name.endswith(".m4s"):
         return SEGMENT
+    if name.endswith(".ts"):
+        return TS_SEGMENT
     if name.endswith(".mp4"):
         return AUDIO_INIT if "/audio/" in f"/{key}" else VIDEO_INIT
     raise ObjectNotFoundError(f"{name} is not a kind of object the origin serves")

@@ -52,8 +52,12 @@ class PlayerAssetsMissing(VodpipeError):
 
 
 def latest_version(store: ObjectStore, title: str) -> str:
-    """The version folder of ``title`` whose master playlist was published last."""
-    masters = [k for k in store.list(f"media/{title}/") if k.endswith("/master.m3u8") and k.count("/") == 3]
+    """The version folder of ``title`` whose manifest (master playlist or MPD) was published last."""
+    masters = [
+        k
+        for k in store.list(f"media/{title}/")
+        if k.count("/") == 3 and k.rsplit("/", 1)[1] in FORMATS.values()
+    ]
     if not masters:
         raise ObjectNotFoundError(f"title {title!r} has no published version")
     newest = max(masters, key=lambda k: store.stat(k).last_modified)

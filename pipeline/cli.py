@@ -143,12 +143,30 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
     if not re.fullmatch(r"https?://[^/\s]+/\S*", args.url):
         raise RequestError(f"not an http(s) URL: {args.url!r}")
     report = check(args.url, args.token)
-    print(report.to_json() if args.json else report.table())
+    print(report.to_json(args.strict) if args.json else report.table(args.strict))
     if args.abr:
         from player_test.abr import simulate_report
 
         print(simulate_report(report, args.url, args.abr, Path(args.plot_dir), as_json=args.json))
-    return 0 if report.ok else 1
+    return 0 if report.passes(args.strict) else 1
+
+
+CHECK_EPILOG = """\
+severities:
+  error    the stream breaks a MUST of RFC 8216bis, ISO/IEC 23009-1 or CMAF, or a real
+           player fails on it; any error makes the check fail (exit status 1)
+  warning  a SHOULD or an authoring-spec recommendation is not followed, or a tolerance is
+           exceeded a little (e.g. BANDWIDTH less than 10 % below the measured peak);
+           reported, but the check passes unless --strict is given
+
+packaging modes checked:
+  HLS   fMP4 (EXT-X-MAP) and MPEG-TS segments, whole files or EXT-X-BYTERANGE ranges,
+        METHOD=AES-128 (decrypted with the key from its URI), SAMPLE-AES/-CTR signalling;
+        audio-only variants and EXT-X-MEDIA audio renditions
+  DASH  SegmentTemplate with SegmentTimeline or @duration, SegmentBase with sidx, SegmentList
+
+Each rule's meaning and source (spec clause or player behaviour) is listed in the table.
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -173,8 +191,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("check", help="check that an HLS or DASH title plays: rules, decode, ABR")
+    p = sub.add_parser(
+        "check",
+        help="check that an HLS or DASH title plays: rules, decode, ABR",
+        description="Check an HLS or DASH title on any origin as a player would fetch it.",
+        epilog=CHECK_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("url", help="a master .m3u8 or an .mpd")
+    p.add_argument("--strict", action="store_true", help="fail on warnings too, not only on errors")
     p.add_argument("--token", help="bearer token for protected origins and license servers")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument(

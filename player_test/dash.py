@@ -12,6 +12,7 @@ from urllib.parse import urljoin
 import xmlschema
 from mpegdash.parser import MPEGDASHParser
 
+from player_test.fetch import MediaRef
 from player_test.tracks import Measured, Signalling, Track, fetch_ok, measure
 
 MP4_PROTECTION = "urn:mpeg:dash:mp4protection:2011"
@@ -147,8 +148,8 @@ def check_dash(fetcher: Fetcher, report: Report, url: str) -> tuple[list[Measure
                     rep.id,
                     kind,
                     url,
-                    init_url,
-                    urls,
+                    MediaRef(init_url),
+                    [MediaRef(u) for u in urls],
                     durations,
                     rep.width or 0,
                     rep.height or 0,

@@ -63,6 +63,38 @@ class InitInfo:
     protection: tuple[str, ...]  # scheme types from sinf/schm, e.g. ("cenc",)
     default_kid: str | None = None  # tenc default_KID, 32 lowercase hex digits
     pssh_systems: tuple[str, ...] = ()  # system IDs of the moov's pssh boxes
+    # ISO/IEC 14496-12 §8.6.6 edit list, in media ticks: an empty edit delays the presentation,
+    # the first non-empty edit's media_time is skipped (AAC priming, B-frame composition delay).
+    edit_delay: int = 0
+    edit_skip: int = 0
+    has_edit_list: bool = False
+    sample_rate: int = 0  # audio sample entry's samplerate (16.16 fixed point, §12.2.3)
+
+
+def read_edit_list(
+    data: bytes, trak: tuple[int, int], movie_timescale: int, timescale: int
+) -> tuple[int, int, bool]:
+    """(delay, skip, present) from trak/edts/elst, both in the track's media timescale."""
+    found = find(data, ["edts", "elst"], *trak)
+    if not found:
+        return 0, 0, False
+    at, end = found[0]
+    version = data[at]
+    count = struct.unpack_from(">I", data, at + 4)[0]
+    entry = ">Qq" if version == 1 else ">Ii"
+    step = struct.calcsize(entry) + 4  # media_rate_integer and media_rate_fraction
+    delay = 0
+    pos = at + 8
+    for _ in range(count):
+        if pos + step > end:
+            raise MediaError(f"elst at {at} is shorter than its {count} entries")
+        segment_duration, media_time = struct.unpack_from(entry, data, pos)
+        pos += step
+        if media_time == -1:  # an empty edit: nothing plays for segment_duration (movie timescale)
+            delay += segment_duration * timescale // max(movie_timescale, 1)
+            continue
+        return delay, media_time, True
+    return delay, 0, True
 
 
 def _esds_codec(esds: bytes) -> str:
@@ -98,6 +130,8 @@ def _esds_codec(esds: bytes) -> str:
 def read_init(data: bytes) -> InitInfo:
     """Codec string, timescale, size and defaults of a CMAF header."""
     trak = _one(data, ["moov", "trak"])
+    mvhd, _ = _one(data, ["moov", "mvhd"])
+    movie_timescale = struct.unpack_from(">I", data, mvhd + (20 if data[mvhd] == 1 else 12))[0]
     mdhd, _ = _one(data, ["mdia", "mdhd"], *trak)
     timescale = struct.unpack_from(">I", data, mdhd + (20 if data[mdhd] == 1 else 12))[0]
     hdlr, _ = _one(data, ["mdia", "hdlr"], *trak)
@@ -116,7 +150,7 @@ def read_init(data: bytes) -> InitInfo:
         default_kid = data[tenc[0][0] + 8 : tenc[0][0] + 24].hex() if tenc else None
         frma = find(data, ["sinf", "frma"], children_at, end)
         entry_type = data[frma[0][0] : frma[0][0] + 4].decode("latin-1") if frma else entry_type
-    width = height = 0
+    width = height = sample_rate = 0
     if handler == b"vide":
         width, height = struct.unpack_from(">HH", data, body + 24)
         kind = "video"
@@ -128,6 +162,7 @@ def read_init(data: bytes) -> InitInfo:
             codec = entry_type
     elif handler == b"soun":
         kind = "audio"
+        sample_rate = struct.unpack_from(">I", data, body + 24)[0] >> 16
         config = dict((k, (o, s)) for k, o, s in boxes(data, children_at, end))
         if "esds" in config:
             offset, size = config["esds"]
@@ -143,8 +178,22 @@ def read_init(data: bytes) -> InitInfo:
             struct.unpack_from(">I", data, start + 20)[0],
         )
     systems = tuple(data[start + 4 : start + 20].hex() for start, _ in find(data, ["moov", "pssh"]))
+    delay, skip, has_edit_list = read_edit_list(data, trak, movie_timescale, timescale)
     return InitInfo(
-        kind, codec, timescale, width, height, defaults[0], defaults[1], protection, default_kid, systems
+        kind,
+        codec,
+        timescale,
+        width,
+        height,
+        defaults[0],
+        defaults[1],
+        protection,
+        default_kid,
+        systems,
+        delay,
+        skip,
+        has_edit_list,
+        sample_rate,
     )
 
 
@@ -154,12 +203,19 @@ class SegmentTiming:
     duration: int  # sum of sample durations
     samples: int
     starts_with_sync: bool
+    earliest: int | None = None  # earliest presentation time: min(decode + composition offset)
+    frame: int = 0  # the longest sample duration: one video frame or one audio frame
+
+    @property
+    def earliest_media(self) -> int:
+        return self.start if self.earliest is None else self.earliest
 
 
 def read_segment(data: bytes, init: InitInfo) -> SegmentTiming:
-    """Timing of a media segment from its tfdt and trun boxes."""
+    """Timing of a media segment from its tfdt and trun boxes (ISO/IEC 14496-12 §8.8.8, §8.8.12)."""
     first: int | None = None
-    total = count = 0
+    earliest: int | None = None
+    total = count = longest = 0
     sync: bool | None = None
     for moof_start, moof_end in find(data, ["moof"]):
         for traf, traf_end in find(data, ["traf"], moof_start, moof_end):
@@ -177,6 +233,7 @@ def read_segment(data: bytes, init: InitInfo) -> SegmentTiming:
             decode = struct.unpack_from(">Q" if data[tfdt] == 1 else ">I", data, tfdt + 4)[0]
             first = decode if first is None else first
             for trun, _ in find(data, ["trun"], traf, traf_end):
+                version = data[trun]
                 flags = int.from_bytes(data[trun + 1 : trun + 4], "big")
                 n = struct.unpack_from(">I", data, trun + 4)[0]
                 pos = trun + 8 + (4 if flags & 0x1 else 0)
@@ -185,12 +242,17 @@ def read_segment(data: bytes, init: InitInfo) -> SegmentTiming:
                     first_flags = struct.unpack_from(">I", data, pos)[0]
                     pos += 4
                 fields = [bit for bit in (0x100, 0x200, 0x400, 0x800) if flags & bit]
+                # trun version 1 makes the composition offset signed (§8.8.8.2).
+                layout = ">" + "".join("i" if bit == 0x800 and version == 1 else "I" for bit in fields)
                 for i in range(n):
-                    values = dict(
-                        zip(fields, struct.unpack_from(">" + "I" * len(fields), data, pos), strict=True)
-                    )
+                    values = dict(zip(fields, struct.unpack_from(layout, data, pos), strict=True))
                     pos += 4 * len(fields)
-                    total += values.get(0x100, default_duration)
+                    duration = values.get(0x100, default_duration)
+                    presented = decode + values.get(0x800, 0)
+                    earliest = presented if earliest is None else min(earliest, presented)
+                    decode += duration
+                    total += duration
+                    longest = max(longest, duration)
                     if sync is None:
                         sample_flags = (
                             first_flags
@@ -201,7 +263,7 @@ def read_segment(data: bytes, init: InitInfo) -> SegmentTiming:
                 count += n
     if first is None:
         raise MediaError("segment has no moof/traf/tfdt")
-    return SegmentTiming(first, total, count, bool(sync))
+    return SegmentTiming(first, total, count, bool(sync), earliest, longest)
 
 
 @dataclass(frozen=True)
@@ -210,6 +272,18 @@ class Decoded:
     width: int
     height: int
     seconds: Fraction
+
+
+def frame_size(data: bytes) -> tuple[int, int]:
+    """Width and height of the first video stream in a self-contained segment (TS), by PyAV."""
+    try:
+        with av.open(io.BytesIO(data), mode="r") as container:
+            if not container.streams.video:
+                raise MediaError("no video stream")
+            context = container.streams.video[0].codec_context
+            return context.width, context.height
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"does not open: {exc}") from None
 
 
 def decode(init: bytes, segments: list[bytes]) -> Decoded:

@@ -3,7 +3,17 @@ from __future__ import annotations
 import pytest
 
 from origin.cache_policy import CachePolicy
-from origin.kinds import AUDIO_INIT, DASH_MPD, HLS_PLAYLIST, SEGMENT, VIDEO_INIT, CacheClass, Kind, classify
+from origin.kinds import (
+    AUDIO_INIT,
+    DASH_MPD,
+    HLS_PLAYLIST,
+    SEGMENT,
+    TS_SEGMENT,
+    VIDEO_INIT,
+    CacheClass,
+    Kind,
+    classify,
+)
 from vodpipe.errors import ObjectNotFoundError
 
 
@@ -41,12 +51,23 @@ def test_errors_are_cached_briefly_or_not_at_all(status: int, value: str) -> Non
         ("media/t/v/video/720p/init.mp4", VIDEO_INIT),
         ("media/t/v/audio/en/init.mp4", AUDIO_INIT),
         ("media/t/v/audio/en/seg-00001.m4s", SEGMENT),
+        ("media/t/v/stream_0/data00.ts", TS_SEGMENT),  # classic HLS from other packagers
     ],
 )
 def test_content_types(key: str, kind: Kind) -> None:
     assert classify(key) == kind
 
 
-def test_other_files_are_not_served() -> None:
+def test_ts_segments_are_immutable_mpeg_ts() -> None:
+    assert (TS_SEGMENT.content_type, TS_SEGMENT.cache) == ("video/mp2t", CacheClass.IMMUTABLE)
+
+
+@pytest.mark.parametrize("key", ["media/t/v/notes.txt", "media/t/v/enc.key", "media/t/v/stream.keyinfo"])
+def test_other_files_are_not_served(key: str) -> None:
+    with pytest.raises(ObjectNotFoundError):
+        classify(key)
+
+
+def test_notes_are_not_served() -> None:
     with pytest.raises(ObjectNotFoundError):
         classify("media/t/v/notes.txt")

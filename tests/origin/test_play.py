@@ -66,6 +66,13 @@ async def test_page_loads_the_chosen_player_on_the_latest_version(
     assert f'<script src="/play/assets/{library}">' in text
 
 
+async def test_a_title_published_as_dash_only_plays(client: TestClient[Any, Any], tmp_path: Path) -> None:
+    LocalStore(tmp_path / "data").put_bytes("media/dashonly/v1/manifest.mpd", b"<MPD/>")
+    response = await client.get("/play/dashonly?player=dash.js&format=dash")
+    assert response.status == 200
+    assert page_config(await response.text())["url"] == "/media/dashonly/v1/manifest.mpd"
+
+
 async def test_defaults_are_shaka_with_hls(client: TestClient[Any, Any]) -> None:
     config = page_config(await (await client.get("/play/film?buffer=8")).text())
     assert (config["player"], config["format"], config["buffer"]) == ("shaka", "hls", 8)

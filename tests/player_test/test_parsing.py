@@ -8,7 +8,7 @@ from fractions import Fraction
 import pytest
 
 from player_test.dash import fill, parse_duration
-from player_test.findings import Report
+from player_test.findings import RULES, Report
 from player_test.hls import KEY_SCHEMES
 from player_test.media import MediaError, _esds_codec, boxes
 from tests.packager.test_codecs import ESDS_AAC_LC
@@ -50,22 +50,58 @@ def test_impossible_box_sizes_are_media_errors() -> None:
         boxes(b"\x00\x00\x00\x40moof" + b"\x00" * 8)
 
 
-def test_report_table_and_json_name_every_failure() -> None:
+def test_report_table_and_json_name_every_error_and_warning() -> None:
     report = Report("http://o/t/master.m3u8", "hls")
     report.add("fetch", "http://o/t/a.m4s", True)
     report.add("fetch", "http://o/t/b.m4s", False, "HTTP 404")
     report.add("codecs", "http://o/t/v.m3u8", False, "CODECS 'x', media has 'y'")
+    report.add("bandwidth", "http://o/t/v.m3u8", False, "5 % below the peak", severity="warning")
     assert not report.ok
     table = report.table()
-    assert "FAIL [fetch] http://o/t/b.m4s: HTTP 404" in table
-    assert "FAIL [codecs] http://o/t/v.m3u8" in table
-    assert table.endswith("2 failure(s)")
+    assert "ERROR [fetch] http://o/t/b.m4s: HTTP 404" in table
+    assert "ERROR [codecs] http://o/t/v.m3u8" in table
+    assert "WARN [bandwidth] http://o/t/v.m3u8: 5 % below the peak" in table
+    assert table.endswith("FAIL: 2 error(s), 1 warning(s)")
+    assert "RFC 8216bis §4.4.6.2" in table  # each rule row names its source
     data = json.loads(report.to_json())
     assert data["ok"] is False
-    assert data["rules"] == {"fetch": {"checked": 2, "failed": 1}, "codecs": {"checked": 1, "failed": 1}}
-    assert [f["rule"] for f in data["failures"]] == ["fetch", "codecs"]
+    assert (data["errors"], data["warnings"]) == (2, 1)
+    assert data["rules"]["fetch"] | {"source": ""} == {"checked": 2, "failed": 1, "warned": 0, "source": ""}
+    assert data["rules"]["bandwidth"]["warned"] == 1
+    assert [(f["rule"], f["severity"]) for f in data["failures"]] == [
+        ("fetch", "error"),
+        ("codecs", "error"),
+        ("bandwidth", "warning"),
+    ]
+
+
+def test_warnings_alone_pass_unless_strict() -> None:
+    report = Report("http://o/t/master.m3u8", "hls")
+    report.add("captions", "http://o/t/master.m3u8", False, "no CLOSED-CAPTIONS", severity="warning")
+    assert report.ok
+    assert report.passes()
+    assert not report.passes(strict=True)
+    assert report.table().endswith("PASS: 0 error(s), 1 warning(s)")
+    assert report.table(strict=True).endswith("FAIL: 0 error(s), 1 warning(s)")
+    assert json.loads(report.to_json(strict=True))["ok"] is False
+    assert [f.rule for f in report.warnings] == ["captions"]
+    assert report.errors == []
+
+
+def test_every_rule_names_its_source() -> None:
+    assert all(rule.meaning and rule.source for rule in RULES.values())
 
 
 def test_an_unknown_rule_is_a_programming_error() -> None:
     with pytest.raises(AssertionError):
         Report("u", "hls").add("vibes", "u", True)
+
+
+def test_check_help_explains_severities_strict_and_packaging_modes() -> None:
+    from pipeline.cli import build_parser
+
+    parser = build_parser()
+    check_parser = parser._subparsers._group_actions[0].choices["check"]
+    text = check_parser.format_help()
+    for words in ("--strict", "error ", "warning ", "MPEG-TS", "EXT-X-BYTERANGE", "AES-128", "SegmentBase"):
+        assert words in text
