@@ -65,8 +65,11 @@ def byte_range(url: str, value: str | None) -> MediaRef:
     return MediaRef(url, int(match.group(1)), int(match.group(2)))
 
 
-def _timeline(element: Any, timescale: int, total: Fraction) -> list[tuple[int, int]]:
-    """(start, duration) in ticks of every S of a SegmentTimeline, repeats expanded (§5.3.9.6)."""
+def _timeline(element: Any, timescale: int, total: Fraction, pto: int) -> list[tuple[int, int]]:
+    """(start, duration) in ticks of every S of a SegmentTimeline, repeats expanded (§5.3.9.6).
+
+    Timeline times count from @presentationTimeOffset, so the period ends at pto + duration.
+    """
     out: list[tuple[int, int]] = []
     t = 0
     entries = element.segment_timelines[0].Ss or []
@@ -77,7 +80,7 @@ def _timeline(element: Any, timescale: int, total: Fraction) -> list[tuple[int, 
         repeat = s.r or 0
         if repeat < 0:  # -1: until the next S's @t, or the end of the period
             following = entries[i + 1].t if i + 1 < len(entries) and entries[i + 1].t is not None else None
-            end = following if following is not None else total * timescale
+            end = following if following is not None else pto + total * timescale
             repeat = math.ceil((end - t) / s.d) - 1
         for _ in range(repeat + 1):
             out.append((t, s.d))
@@ -93,7 +96,7 @@ def _simple(duration: int, timescale: int, total: Fraction) -> list[tuple[int, i
 
 def _times(element: Any, timescale: int, total: Fraction) -> tuple[str, list[tuple[int, int]]]:
     if element.segment_timelines:
-        return "SegmentTimeline", _timeline(element, timescale, total)
+        return "SegmentTimeline", _timeline(element, timescale, total, element.presentation_time_offset or 0)
     if element.duration:
         if not total:
             raise AddressingError("@duration addressing needs the Period's or presentation's duration")
