@@ -63,7 +63,8 @@ def test_a_hierarchical_or_missing_sidx_is_a_media_error() -> None:
 def mpd(representation: str, adaptation: str = "") -> tuple[object, object, object]:
     text = (
         '<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" minBufferTime="PT2S" mediaPresentationDuration="PT5S">'
-        f'<Period><AdaptationSet contentType="video">{adaptation}{representation}</AdaptationSet></Period></MPD>'
+        f'<Period><AdaptationSet contentType="video">{adaptation}{representation}'
+        "</AdaptationSet></Period></MPD>"
     )
     period = MPEGDASHParser.parse(text).periods[0]
     aset = period.adaptation_sets[0]
