@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from player_test.findings import Severity
+
 # Apple's mediastreamvalidator reports a measured peak more than 10 % above BANDWIDTH as an error.
 TOLERANCE = Fraction(11, 10)
 
@@ -48,7 +50,7 @@ def peak_bitrate(sizes: Sequence[int], durations: Sequence[Fraction], target: Fr
     return average_bitrate(sizes, durations) if best is None else best
 
 
-def verdict(declared: int, measured: Fraction) -> tuple[bool, str]:
+def verdict(declared: int, measured: Fraction) -> tuple[bool, Severity]:
     """(passes, severity): at least the measured rate passes; within 10 % below it is a warning."""
     if declared >= measured:
         return True, "error"

@@ -7,12 +7,18 @@ from fractions import Fraction
 
 from player_test.dash import check_dash
 from player_test.fetch import Fetcher
-from player_test.findings import RenditionSummary, Report
+from player_test.findings import RenditionSummary, Report, Severity
 from player_test.hls import check_hls
 from player_test.media import MediaError, decode
 from player_test.tracks import MS, Measured
 
-AV_TOLERANCE = Fraction(1, 10)  # audio frames do not land on video boundaries; 100 ms is generous
+# Lip sync (EBU R37, within ITU-R BT.1359's acceptability window): audio may lead by at most
+# 40 ms and lag by at most 60 ms; beyond that is an error. Past AV_WARN (about a quarter of an
+# AAC frame, far below what anyone notices) it is a warning: the packaging is not exact.
+AV_LEAD_LIMIT = Fraction(40, 1000)
+AV_LAG_LIMIT = Fraction(60, 1000)
+AV_WARN = Fraction(5, 1000)
+AAC_PRIMING = 1024  # samples FFmpeg's (and most) AAC encoders prepend; Apple TN2258
 
 
 def _alignment(report: Report, video: list[Measured]) -> None:
@@ -35,16 +41,64 @@ def _alignment(report: Report, video: list[Measured]) -> None:
         )
 
 
+def unremoved_priming(audio: Measured, video: Measured) -> Fraction:
+    """Seconds of AAC encoder delay that still play, for a track packaged the old way.
+
+    ISO/IEC 14496-12 §8.6.6 and Apple TN2258: an AAC track's first decoded samples are encoder
+    priming; an edit list whose media_time skips them makes the first real sample play at the
+    presentation start. An fMP4 AAC track whose edit list skips nothing (or that has none),
+    starting with the video and running about the priming past its end, plays every sound late
+    by the encoder delay.
+    """
+    init = audio.init
+    if not init.codec.startswith("mp4a") or not audio.init_bytes or init.edit_skip:
+        return Fraction(0)
+    priming = Fraction(AAC_PRIMING, init.sample_rate or init.timescale)
+    overrun = audio.end - video.end
+    if abs(audio.start - video.start) > AV_WARN or overrun < priming / 2:
+        return Fraction(0)
+    return priming
+
+
+def _sync_severity(offset: Fraction) -> tuple[bool, Severity]:
+    """Positive offset: audio late."""
+    if abs(offset) <= AV_WARN:
+        return True, "error"
+    beyond = offset > AV_LAG_LIMIT or -offset > AV_LEAD_LIMIT
+    return False, "error" if beyond else "warning"
+
+
 def _av_sync(report: Report, video: list[Measured], audio: list[Measured]) -> None:
+    """Audio against the first video rendition, at the start and at the end, in presentation time."""
     if not video:
         return
+    reference = video[0]
     for a in audio:
-        gap = abs(a.total - video[0].total)
+        priming = unremoved_priming(a, reference)
+        start = a.start - reference.start + priming
+        ok, severity = _sync_severity(start)
+        cause = (
+            f" (AAC encoder delay of {AAC_PRIMING} samples not removed by an edit list)" if priming else ""
+        )
         report.add(
             "av-sync",
             a.track.declared_in,
-            gap <= AV_TOLERANCE,
-            f"audio {a.track.id} lasts {float(a.total):.3f} s, video {float(video[0].total):.3f} s",
+            ok,
+            f"audio {a.track.id} starts {float(start) * 1000:+.1f} ms from video {reference.track.id}{cause}",
+            severity=severity,
+        )
+        # Audio ends on an audio frame boundary: up to one frame past the video is exact packaging.
+        frame = Fraction(a.timings[-1].frame or 0, a.init.timescale) if a.timings else Fraction(0)
+        end = a.end - reference.end
+        excess = end - frame if end > frame else end if end < 0 else Fraction(0)
+        ok, severity = _sync_severity(excess)
+        report.add(
+            "av-sync",
+            a.track.declared_in,
+            ok,
+            f"audio {a.track.id} ends {float(end) * 1000:+.1f} ms from video {reference.track.id} "
+            f"(one audio frame is {float(frame) * 1000:.1f} ms)",
+            severity=severity,
         )
 
 

@@ -10,7 +10,10 @@ from urllib.parse import urljoin
 
 import m3u8
 
+from player_test.aes import SegmentKey, segment_iv
+from player_test.bitrate import TOLERANCE, average_bitrate, peak_bitrate, verdict
 from player_test.fetch import MediaRef
+from player_test.media import MediaError
 from player_test.tracks import Measured, Signalling, Track, fetch_ok, measure
 
 # RFC 8216bis §4.4.4.4: for fMP4, SAMPLE-AES is 'cbcs' and SAMPLE-AES-CTR is 'cenc'.
@@ -21,14 +24,33 @@ if TYPE_CHECKING:
     from player_test.findings import Report
 
 
+AUDIO_CODECS = ("mp4a", "ac-3", "ec-3", "opus", "flac", "fLaC", "mp3")
+
+
 @dataclass
 class Variant:
     uri: str
     bandwidth: int
+    average_bandwidth: int | None
     codecs: list[str]
     resolution: tuple[int, int] | None
     audio_group: str | None
-    video: Measured | None
+    media: Measured | None
+    target: Fraction
+
+
+def declared_kind(codecs: list[str], resolution: tuple[int, int] | None) -> str:
+    """An audio-only variant by its CODECS (RFC 8216bis §4.4.6.2): no video codec, no RESOLUTION."""
+    audio = bool(codecs) and all(c.startswith(AUDIO_CODECS) for c in codecs)
+    return "audio" if audio and resolution is None else "video"
+
+
+@dataclass
+class Rendition:
+    """A playlist measured once, however many variants or EXT-X-MEDIA tags name it."""
+
+    media: Measured | None
+    target: Fraction
 
 
 def _load(fetcher: Fetcher, report: Report, url: str) -> m3u8.M3U8 | None:
@@ -44,7 +66,9 @@ def _load(fetcher: Fetcher, report: Report, url: str) -> m3u8.M3U8 | None:
     return playlist
 
 
-def media_track(fetcher: Fetcher, report: Report, url: str, track_id: str, kind: str) -> Track | None:
+def media_track(
+    fetcher: Fetcher, report: Report, url: str, track_id: str, kind: str
+) -> tuple[Track, Fraction] | None:
     playlist = _load(fetcher, report, url)
     if playlist is None:
         return None
@@ -61,15 +85,24 @@ def media_track(fetcher: Fetcher, report: Report, url: str, track_id: str, kind:
         math.floor(longest + Fraction(1, 2)) <= target,
         f"longest EXTINF {float(longest):.3f} s rounds above EXT-X-TARGETDURATION {target}",
     )
-    init = playlist.segments[0].init_section
-    if init is None:
-        report.add("syntax", url, False, "no EXT-X-MAP: not an fMP4 playlist")
-        return None
+    init = playlist.segments[0].init_section  # none: MPEG-TS segments (RFC 8216bis §3.2)
     methods = {key.method for key in playlist.keys if key and key.method and key.method != "NONE"}
-    signalling = Signalling(frozenset(KEY_SCHEMES.get(m, m.lower()) for m in methods))
-    init_ref = media_ref(urljoin(url, init.uri), init.byterange, 0)
+    # AES-128 encrypts whole segments (§4.4.4.4): decrypted below, not a CMAF scheme in tenc.
+    signalling = Signalling(frozenset(KEY_SCHEMES.get(m, m.lower()) for m in methods if m != "AES-128"))
+    init_ref = media_ref(urljoin(url, init.uri), init.byterange, 0) if init else None
     segments = segment_refs(url, [(s.uri, s.byterange) for s in playlist.segments])
-    return Track(track_id, kind, url, init_ref, segments, durations, signalling=signalling)
+    try:
+        keys = [
+            SegmentKey(urljoin(url, s.key.uri), segment_iv(s.key.iv, (playlist.media_sequence or 0) + i))
+            if s.key and s.key.method == "AES-128" and s.key.uri
+            else None
+            for i, s in enumerate(playlist.segments)
+        ]
+    except MediaError as exc:
+        report.add("encryption", url, False, str(exc))
+        return None
+    track = Track(track_id, kind, url, init_ref, segments, durations, signalling=signalling, keys=keys)
+    return track, Fraction(target)
 
 
 def media_ref(url: str, byterange: str | None, default_offset: int) -> MediaRef:
@@ -93,49 +126,73 @@ def segment_refs(base: str, segments: list[tuple[str, str | None]]) -> list[Medi
     return refs
 
 
+def _rendition(
+    fetcher: Fetcher, report: Report, seen: dict[str, Rendition], url: str, track_id: str, kind: str
+) -> Rendition:
+    if url not in seen:
+        found = media_track(fetcher, report, url, track_id, kind)
+        if found is None:
+            seen[url] = Rendition(None, Fraction(0))
+        else:
+            track, target = found
+            seen[url] = Rendition(measure(fetcher, report, track), target)
+    return seen[url]
+
+
+def _name(uri: str) -> str:
+    parts = uri.split("?", 1)[0].split("/")
+    return parts[-2] if len(parts) > 1 else parts[-1].rsplit(".", 1)[0]
+
+
 def check_hls(fetcher: Fetcher, report: Report, url: str) -> tuple[list[Measured], list[Measured]]:
-    """Walk a multivariant playlist; returns the measured video and audio renditions."""
+    """Walk a multivariant playlist; returns the measured video and audio renditions.
+
+    Each rendition is classified by what its media holds (the init segment's handler), not by
+    where the playlist names it: an audio-only variant is audio.
+    """
     master = _load(fetcher, report, url)
     if master is None:
         return [], []
+    seen: dict[str, Rendition] = {}
     if not master.is_variant:  # a media playlist given directly
-        track = media_track(fetcher, report, url, "media", "video")
-        measured = measure(fetcher, report, track) if track else None
-        return ([measured] if measured else []), []
+        _rendition(fetcher, report, seen, url, "media", "video")
+        return _split(seen)
 
-    audio_groups: dict[str, list[Measured]] = {}
+    groups: dict[str, list[Rendition]] = {}
     for media in master.media:
         if media.type != "AUDIO" or not media.uri:
             continue
-        track = media_track(
-            fetcher, report, urljoin(url, media.uri), media.language or media.name or "audio", "audio"
+        uri = urljoin(url, media.uri)
+        rendition = _rendition(
+            fetcher, report, seen, uri, media.language or media.name or _name(uri), "audio"
         )
-        measured = measure(fetcher, report, track) if track else None
-        if measured:
-            audio_groups.setdefault(media.group_id, []).append(measured)
+        groups.setdefault(media.group_id, []).append(rendition)
 
-    variants: list[Variant] = []
     for playlist in master.playlists:
         info = playlist.stream_info
         uri = urljoin(url, playlist.uri)
-        track = media_track(
-            fetcher,
-            report,
-            uri,
-            playlist.uri.rsplit("/", 2)[-2] if "/" in playlist.uri else playlist.uri,
-            "video",
-        )
+        codecs = [c.strip() for c in (info.codecs or "").split(",") if c.strip()]
+        resolution = (info.resolution[0], info.resolution[1]) if info.resolution else None
+        kind = declared_kind(codecs, resolution)
+        rendition = _rendition(fetcher, report, seen, uri, _name(playlist.uri), kind)
         variant = Variant(
             uri,
             info.bandwidth or 0,
-            [c.strip() for c in (info.codecs or "").split(",") if c.strip()],
-            info.resolution,
+            info.average_bandwidth,
+            codecs,
+            resolution,
             info.audio,
-            measure(fetcher, report, track) if track else None,
+            rendition.media,
+            rendition.target,
         )
-        variants.append(variant)
-        if variant.video:
-            _variant_rules(report, variant, audio_groups.get(variant.audio_group or "", []))
+        group = [
+            r
+            for r in groups.get(variant.audio_group or "", [])
+            if r.media and r.media.track.declared_in != uri
+        ]
+        if variant.media:
+            _variant_rules(report, variant, group)
+        _captions(report, master, info.closed_captions, uri)
     for iframe in master.iframe_playlists:
         iframe_url = urljoin(url, iframe.uri)
         playlist_doc = _load(fetcher, report, iframe_url)
@@ -146,34 +203,87 @@ def check_hls(fetcher: Fetcher, report: Report, url: str) -> tuple[list[Measured
                 bool(playlist_doc.is_i_frames_only),
                 "I-frame playlist lacks EXT-X-I-FRAMES-ONLY",
             )
-    video = [v.video for v in variants if v.video]
-    audio = [m for group in audio_groups.values() for m in group]
-    return video, audio
+    return _split(seen)
 
 
-def _variant_rules(report: Report, variant: Variant, audio: list[Measured]) -> None:
-    video = variant.video
-    assert video is not None
-    expected = {video.init.codec} | {a.init.codec for a in audio}
+def _split(seen: dict[str, Rendition]) -> tuple[list[Measured], list[Measured]]:
+    measured = [r.media for r in seen.values() if r.media]
+    return [m for m in measured if m.init.kind == "video"], [m for m in measured if m.init.kind == "audio"]
+
+
+def _captions(report: Report, master: m3u8.M3U8, closed_captions: str | None, url: str) -> None:
+    """Apple HLS authoring spec / QA1801: without CLOSED-CAPTIONS=NONE on a title with no
+    closed-caption rendition, iOS and Safari show an empty caption menu."""
+    if any(m.type == "CLOSED-CAPTIONS" for m in master.media):
+        return
+    report.add(
+        "captions",
+        url,
+        closed_captions == "NONE",
+        "EXT-X-STREAM-INF lacks CLOSED-CAPTIONS=NONE while the title has no closed captions",
+        severity="warning",
+    )
+
+
+def _bandwidth(
+    report: Report, url: str, attribute: str, declared: int, own: Fraction, group: Fraction
+) -> None:
+    """``declared`` against the variant's own rate plus its audio group's (``group``).
+
+    RFC 8216bis §4.4.6.2 makes BANDWIDTH the largest sum over a playable combination of
+    renditions (a MUST). A value that covers the variant's own segments but not its audio group
+    (FFmpeg's hls muxer writes these) is a warning: every player plays it, ABR just starts a
+    little optimistic. Short of the variant's own media by more than 10 % is an error.
+    """
+    combined = own + group
+    ok, severity = verdict(declared, combined)
+    detail = (
+        f"{attribute} {declared} is below the measured {math.ceil(combined)} "
+        f"({float(combined / declared - 1) * 100 if declared else 100:.1f} % over)"
+    )
+    if not ok and severity == "error" and group and declared * TOLERANCE >= own:
+        severity = "warning"
+        detail += (
+            f"; it covers the variant's own {math.ceil(own)} but not its audio group's {math.ceil(group)}"
+        )
+    report.add("bandwidth", url, ok, detail, severity=severity)
+
+
+def _variant_rules(report: Report, variant: Variant, group: list[Rendition]) -> None:
+    media = variant.media
+    assert media is not None
+    audio = [r.media for r in group if r.media]
+    expected = set(media.codecs) | {c for a in audio for c in a.codecs}
     report.add(
         "codecs",
         variant.uri,
         set(variant.codecs) == expected,
         f"CODECS {','.join(variant.codecs)!r}, media has {','.join(sorted(expected))!r}",
     )
-    if variant.resolution is not None:
-        actual = (video.init.width, video.init.height)
+    if variant.resolution is not None and media.init.kind == "video":
+        actual = (media.init.width, media.init.height)
         report.add(
             "resolution",
             variant.uri,
             tuple(variant.resolution) == actual,
             f"RESOLUTION {variant.resolution[0]}x{variant.resolution[1]}, media is {actual[0]}x{actual[1]}",
         )
-    # RFC 8216 §4.3.4.2: BANDWIDTH is the peak of the variant with the renditions it plays.
-    peak = video.peak_bitrate + max((a.peak_bitrate for a in audio), default=Fraction(0))
-    report.add(
-        "bandwidth",
-        variant.uri,
-        variant.bandwidth >= peak,
-        f"BANDWIDTH {variant.bandwidth} is below the measured peak {math.ceil(peak)}",
-    )
+    # RFC 8216bis §4.4.6.2: BANDWIDTH is the peak segment bit rate of the variant together with
+    # the renditions it plays; an audio-only variant's group rendition replaces it.
+    own_peak = peak_bitrate([len(b) for b in media.bodies], media.track.durations, variant.target)
+    own_average = average_bitrate([len(b) for b in media.bodies], media.track.durations)
+    peaks = [
+        peak_bitrate([len(b) for b in r.media.bodies], r.media.track.durations, r.target)
+        for r in group
+        if r.media
+    ]
+    averages = [average_bitrate([len(b) for b in a.bodies], a.track.durations) for a in audio]
+    if media.init.kind == "audio":
+        own_peak, own_average = max([own_peak, *peaks]), max([own_average, *averages])
+        peaks, averages = [], []
+    group_peak, group_average = max(peaks, default=Fraction(0)), max(averages, default=Fraction(0))
+    _bandwidth(report, variant.uri, "BANDWIDTH", variant.bandwidth, own_peak, group_peak)
+    if variant.average_bandwidth is not None:
+        _bandwidth(
+            report, variant.uri, "AVERAGE-BANDWIDTH", variant.average_bandwidth, own_average, group_average
+        )

@@ -68,6 +68,7 @@ class InitInfo:
     edit_delay: int = 0
     edit_skip: int = 0
     has_edit_list: bool = False
+    sample_rate: int = 0  # audio sample entry's samplerate (16.16 fixed point, §12.2.3)
 
 
 def read_edit_list(
@@ -149,7 +150,7 @@ def read_init(data: bytes) -> InitInfo:
         default_kid = data[tenc[0][0] + 8 : tenc[0][0] + 24].hex() if tenc else None
         frma = find(data, ["sinf", "frma"], children_at, end)
         entry_type = data[frma[0][0] : frma[0][0] + 4].decode("latin-1") if frma else entry_type
-    width = height = 0
+    width = height = sample_rate = 0
     if handler == b"vide":
         width, height = struct.unpack_from(">HH", data, body + 24)
         kind = "video"
@@ -161,6 +162,7 @@ def read_init(data: bytes) -> InitInfo:
             codec = entry_type
     elif handler == b"soun":
         kind = "audio"
+        sample_rate = struct.unpack_from(">I", data, body + 24)[0] >> 16
         config = dict((k, (o, s)) for k, o, s in boxes(data, children_at, end))
         if "esds" in config:
             offset, size = config["esds"]
@@ -191,6 +193,7 @@ def read_init(data: bytes) -> InitInfo:
         delay,
         skip,
         has_edit_list,
+        sample_rate,
     )
 
 
@@ -269,6 +272,18 @@ class Decoded:
     width: int
     height: int
     seconds: Fraction
+
+
+def frame_size(data: bytes) -> tuple[int, int]:
+    """Width and height of the first video stream in a self-contained segment (TS), by PyAV."""
+    try:
+        with av.open(io.BytesIO(data), mode="r") as container:
+            if not container.streams.video:
+                raise MediaError("no video stream")
+            context = container.streams.video[0].codec_context
+            return context.width, context.height
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"does not open: {exc}") from None
 
 
 def decode(init: bytes, segments: list[bytes]) -> Decoded:

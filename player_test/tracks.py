@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
+from player_test.aes import SegmentKey, decrypt
 from player_test.fetch import BROWSER_ORIGIN, Fetcher, MediaRef
-from player_test.media import InitInfo, MediaError, SegmentTiming, read_init, read_segment
+from player_test.media import InitInfo, MediaError, SegmentTiming, frame_size, read_init, read_segment
+from player_test.ts import read_ts
 
 if TYPE_CHECKING:
     from player_test.findings import Report
@@ -47,6 +49,7 @@ class Track:
     height: int = 0
     signalling: Signalling = Signalling()
     presentation_time_offset: int = 0  # DASH @presentationTimeOffset, in track timescale ticks
+    keys: list[SegmentKey | None] = field(default_factory=list)  # HLS METHOD=AES-128, per segment
 
     @property
     def init_url(self) -> str:
@@ -61,7 +64,12 @@ class Measured:
     init: InitInfo
     init_bytes: bytes
     timings: list[SegmentTiming]
-    bodies: list[bytes] = field(repr=False)
+    bodies: list[bytes] = field(repr=False)  # as the decoder gets them (decrypted)
+    stream_codecs: tuple[str, ...] = ()  # every codec in a multiplexed (TS) segment
+
+    @property
+    def codecs(self) -> tuple[str, ...]:
+        return self.stream_codecs or (self.init.codec,)
 
     def seconds(self, ticks: int) -> Fraction:
         return Fraction(ticks, self.init.timescale)
@@ -191,6 +199,29 @@ def check_encryption(report: Report, track: Track, init: InitInfo) -> None:
         )
 
 
+def _segment_bodies(fetcher: Fetcher, report: Report, track: Track) -> list[tuple[MediaRef, bytes]]:
+    """Every segment as fetched and, under METHOD=AES-128, decrypted with its key."""
+    fetcher.prefetch(track.segments)
+    found: list[tuple[MediaRef, bytes]] = []
+    for i, ref in enumerate(track.segments):
+        body = fetch_ok(fetcher, report, ref)
+        if body is None:
+            continue
+        key = track.keys[i] if i < len(track.keys) else None
+        if key is not None:
+            secret = fetch_ok(fetcher, report, key.uri)
+            if secret is None:
+                continue
+            try:
+                body = decrypt(secret, key.iv, body)
+            except MediaError as exc:
+                report.add("encryption", str(ref), False, f"AES-128 with the key at {key.uri}: {exc}")
+                continue
+            report.add("encryption", str(ref), True)
+        found.append((ref, body))
+    return found
+
+
 def measure(fetcher: Fetcher, report: Report, track: Track, each_duration: bool = True) -> Measured | None:
     """Fetch a rendition whole and compare its declared durations with the presented media.
 
@@ -198,8 +229,7 @@ def measure(fetcher: Fetcher, report: Report, track: Track, each_duration: bool 
     segment vary around the nominal duration; only the drift is checked).
     """
     if track.init is None:
-        report.add("syntax", track.declared_in, False, f"{track.id}: no initialization segment")
-        return None
+        return measure_ts(fetcher, report, track)
     init_bytes = fetch_ok(fetcher, report, track.init)
     if init_bytes is None:
         return None
@@ -209,13 +239,9 @@ def measure(fetcher: Fetcher, report: Report, track: Track, each_duration: bool 
         report.add("fetch", str(track.init), False, f"not a CMAF header: {exc}")
         return None
     check_encryption(report, track, init)
-    fetcher.prefetch(track.segments)
     timings: list[SegmentTiming] = []
     bodies: list[bytes] = []
-    for ref in track.segments:
-        body = fetch_ok(fetcher, report, ref)
-        if body is None:
-            continue
+    for ref, body in _segment_bodies(fetcher, report, track):
         try:
             timing = read_segment(body, init)
         except (MediaError, IndexError, ValueError, struct.error) as exc:
@@ -232,6 +258,44 @@ def measure(fetcher: Fetcher, report: Report, track: Track, each_duration: bool 
     measured = Measured(track, init, init_bytes, timings, bodies)
     if each_duration:
         check_durations(report, measured)
+    return measured
+
+
+def measure_ts(fetcher: Fetcher, report: Report, track: Track) -> Measured | None:
+    """The same for MPEG-TS segments: each one carries its own PAT/PMT and 90 kHz timestamps."""
+    timings: list[SegmentTiming] = []
+    bodies: list[bytes] = []
+    info: InitInfo | None = None
+    codecs: tuple[str, ...] = ()
+    for ref, body in _segment_bodies(fetcher, report, track):
+        try:
+            media = read_ts(body)
+        except (MediaError, IndexError, ValueError) as exc:
+            report.add("fetch", str(ref), False, f"not an MPEG-TS segment: {exc}")
+            continue
+        if info is None:
+            info, codecs = media.info, media.codecs
+        report.add(
+            "codecs",
+            str(ref),
+            media.codecs == codecs,
+            f"segment holds {', '.join(media.codecs)}, the first one {', '.join(codecs)}",
+        )
+        if media.info.kind == "video":
+            report.add(
+                "keyframe", str(ref), media.timing.starts_with_sync, "does not start with an IDR picture"
+            )
+        timings.append(media.timing)
+        bodies.append(body)
+    if track.segments:
+        check_range_and_preflight(fetcher, report, track.segments[0].url)
+    if info is None or len(timings) != len(track.segments):
+        return None
+    if info.kind == "video":
+        width, height = frame_size(bodies[0])
+        info = replace(info, width=width, height=height)
+    measured = Measured(track, info, b"", timings, bodies, codecs)
+    check_durations(report, measured)
     return measured
 
 
