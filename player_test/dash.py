@@ -235,7 +235,7 @@ def _representation_rules(
         ok,
         f"@bandwidth {declared_bw} fails the buffer model: with @minBufferTime "
         f"{float(min_buffer_time):g} s it needs at least {math.ceil(needed)} b/s",
-        severity=severity,  # type: ignore[arg-type]
+        severity=severity,
     )
 
 
