@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.integration
 
 Published = "Callable[[str], str]"
+# Warnings allowed, but only these: Shaka's audio @bandwidth (and its HLS BANDWIDTH) is a fraction
+# of a percent below what the definitions need; and the corpus renditions come from vodpipe's
+# encoder, whose AAC priming is shifted rather than edited out (issue 12), which every packager
+# carries through: audio starts 21.3 ms late.
+ALLOWED_WARNINGS = {"bandwidth", "av-sync"}
 
 
 @pytest.fixture
@@ -54,9 +59,7 @@ def test_check_passes_every_foreign_dash_stream(published: Published, name: str)
     base = published(name)
     report = check(f"{base}/manifest.mpd")
     assert report.errors == [], [f.line() for f in report.errors]
-    # Warnings allowed, but only these: Shaka's audio @bandwidth is a fraction of a percent
-    # below what the buffer model needs.
-    assert rules(report.warnings) <= {"bandwidth"}
+    assert rules(report.warnings) <= ALLOWED_WARNINGS
     assert all(w.severity == "warning" for w in report.warnings)
     kinds = sorted(r.kind for r in report.renditions)
     assert kinds == ["audio", "video", "video"]
@@ -72,9 +75,11 @@ def test_check_passes_every_foreign_dash_stream(published: Published, name: str)
 def test_check_passes_shaka_packager_hls(published: Published, name: str) -> None:
     report = check(f"{published(name)}/master.m3u8")
     assert report.errors == [], [f.line() for f in report.errors]
-    assert sum(r.kind == "video" for r in report.renditions) == 2
-    if name == "shaka-ondemand":  # EXT-X-BYTERANGE: 2 s segments, not the whole 8 s file
-        assert {r.segments for r in report.renditions} == {4}
+    assert rules(report.warnings) <= ALLOWED_WARNINGS
+    video = [r for r in report.renditions if r.kind == "video"]
+    assert len(video) == 2
+    # EXT-X-BYTERANGE (on demand): 2 s segments, not the whole 8 s file each time.
+    assert {(r.segments, r.seconds) for r in video} == {(4, 8.0)}
 
 
 def test_duration_addressing_is_judged_by_drift_not_each_segment(published: Published) -> None:
