@@ -183,19 +183,29 @@ def _measure(
     return measure(fetcher, report, track, each_duration=addr.nominal is None)
 
 
-def _drift(report: Report, rep_url: str, measured: Measured, nominal: Fraction, total: Fraction) -> None:
-    """Simple addressing: each boundary within half a nominal duration of where @duration puts it."""
-    actual = [start for start, _ in measured.boundaries] + [measured.end]
-    expected = [min(i * nominal, total) for i in range(len(actual) - 1)] + [total]
+def drift(starts: list[Fraction], end: Fraction, nominal: Fraction, total: Fraction) -> tuple[Fraction, int]:
+    """The largest distance of a segment boundary from where @duration puts it, and its index.
+
+    Segment i starts at i x @duration on the Period's timeline; the last one ends at the Period's
+    end (ISO/IEC 23009-1 §5.3.9.5.3, simple addressing).
+    """
+    actual = [*starts, end]
+    expected = [min(i * nominal, total) for i in range(len(starts))] + [total]
     worst, at = Fraction(0), 0
     for i, (x, y) in enumerate(zip(actual, expected, strict=True)):
         if abs(x - y) > worst:
             worst, at = abs(x - y), i
+    return worst, at
+
+
+def _drift(report: Report, rep_url: str, measured: Measured, nominal: Fraction, total: Fraction) -> None:
+    """Simple addressing: each boundary within half a nominal duration of where @duration puts it."""
+    worst, at = drift([start for start, _ in measured.boundaries], measured.end, nominal, total)
     report.add(
         "duration",
         rep_url,
         worst <= nominal * DRIFT,
-        f"{measured.track.id}: segment {at + 1} boundary drifts {float(worst):.3f} s from its nominal "
+        f"{measured.track.id}: segment boundary {at + 1} drifts {float(worst):.3f} s from its nominal "
         f"@duration position (limit {float(nominal * DRIFT):.3f} s)",
     )
 

@@ -145,3 +145,22 @@ def test_unaddressable_representations_are_addressing_errors() -> None:
         addressing(rep, aset, period, BASE, Fraction(5))
     with pytest.raises(AddressingError, match="not a byte range"):
         byte_range(BASE, "99-1")
+
+
+def test_duration_addressing_drift_is_cumulative_and_the_end_is_the_period_end() -> None:
+    from player_test.dash import DRIFT, drift
+
+    two = Fraction(2)
+    # FFmpeg's AAC under @duration 2 s: 1.962667 s segments (92 frames of 1024 at 48 kHz), the
+    # boundaries drift 37.3 ms more each time; the last (4th) ends at 7.850667 s of an 8 s Period.
+    seg = Fraction(92 * 1024, 48000)
+    starts = [i * seg for i in range(4)]
+    worst, at = drift(starts, 4 * seg, two, Fraction(8))
+    assert (worst, at) == (8 - 4 * seg, 4)  # 0.149333 s, at the end
+    assert worst <= two * DRIFT
+    # Segments of 1.4 s under a nominal 2 s: boundary 3 is at 4.2 s against 6 s, 1.8 s off.
+    worst, at = drift(
+        [Fraction(0), Fraction(7, 5), Fraction(14, 5), Fraction(21, 5)], Fraction(28, 5), two, Fraction(8)
+    )
+    assert (worst, at) == (Fraction(12, 5), 4)  # the end: 5.6 s against 8 s
+    assert worst > two * DRIFT
