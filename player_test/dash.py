@@ -180,7 +180,32 @@ def _measure(
                 Fraction(addr.presentation_time_offset * media_timescale, addr.timescale)
             ),
         )
-    return measure(fetcher, report, track, each_duration=addr.nominal is None)
+    measured = measure(fetcher, report, track, each_duration=False)
+    if measured is not None and addr.nominal is None:
+        _media_durations(report, measured)
+    return measured
+
+
+def _media_durations(report: Report, measured: Measured) -> None:
+    """SegmentTimeline S@d and sidx subsegment_duration against each segment's media duration.
+
+    MPD and sidx durations are media durations (ISO/IEC 23009-1 §5.3.9.6; ISO/IEC 14496-12
+    §8.16.3): a segment that starts before the Period (@presentationTimeOffset) or whose first
+    samples an edit list skips (AAC priming) still lasts its whole media duration there; where
+    it lands on the timeline is the alignment and A/V sync rules' business.
+    """
+    for ref, declared, timing in zip(
+        measured.track.segments, measured.track.durations, measured.timings, strict=True
+    ):
+        actual = measured.seconds(timing.duration)
+        allowed = tolerance(measured.init, timing)
+        report.add(
+            "duration",
+            str(ref),
+            abs(actual - declared) <= allowed,
+            f"declared {float(declared):.6f} s, media {float(actual):.6f} s "
+            f"(tolerance {float(allowed) * 1000:.1f} ms)",
+        )
 
 
 def drift(starts: list[Fraction], end: Fraction, nominal: Fraction, total: Fraction) -> tuple[Fraction, int]:

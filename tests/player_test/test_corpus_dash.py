@@ -216,3 +216,24 @@ def test_shaka_packager_is_the_3_8_build() -> None:
 
     version = subprocess.run([str(SHAKA_PACKAGER), "--version"], capture_output=True, text=True, check=True)
     assert "v3.8." in version.stdout + version.stderr
+
+
+def test_presentation_time_offset_moves_media_on_the_period_timeline(
+    foreign_origin: ForeignOrigin, published: Published
+) -> None:
+    # @presentationTimeOffset="45000" on the video (timescale 90000): the same segments, but the
+    # video's media time 0.5 s is now the Period's start, so video is presented 0.5 s earlier than
+    # audio. Applied, the offset shows as an A/V sync error.
+    folder, base = copy_of(foreign_origin, published, "ffmpeg-dash-timeline", "neg-dash-pto")
+    mpd = folder / "manifest.mpd"
+    text, count = re.subn(
+        r'<SegmentTemplate timescale="90000"([^>]*)>(\s*<SegmentTimeline>\s*)<S t="0"',
+        r'<SegmentTemplate timescale="90000" presentationTimeOffset="45000"\1>\2<S t="0"',
+        mpd.read_text(),
+    )
+    assert count == 2  # both video Representations
+    mpd.write_text(text)
+    report = check(f"{base}/manifest.mpd")
+    assert rules(report.errors) == {"av-sync"}
+    # The video's first 0.5 s falls before the Period and is not presented: video ends 0.5 s early.
+    assert any(re.search(r"ends \+52\d\.\d ms", f.detail) for f in report.errors)
