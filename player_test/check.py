@@ -60,7 +60,7 @@ def unremoved_priming(audio: Measured, video: Measured) -> Fraction:
     return priming
 
 
-def _sync_severity(offset: Fraction) -> tuple[bool, Severity]:
+def sync_severity(offset: Fraction) -> tuple[bool, Severity]:
     """Positive offset: audio late."""
     if abs(offset) <= AV_WARN:
         return True, "error"
@@ -76,7 +76,7 @@ def _av_sync(report: Report, video: list[Measured], audio: list[Measured]) -> No
     for a in audio:
         priming = unremoved_priming(a, reference)
         start = a.start - reference.start + priming
-        ok, severity = _sync_severity(start)
+        ok, severity = sync_severity(start)
         cause = (
             f" (AAC encoder delay of {AAC_PRIMING} samples not removed by an edit list)" if priming else ""
         )
@@ -91,7 +91,7 @@ def _av_sync(report: Report, video: list[Measured], audio: list[Measured]) -> No
         frame = Fraction(a.timings[-1].frame or 0, a.init.timescale) if a.timings else Fraction(0)
         end = a.end - reference.end
         excess = end - frame if end > frame else end if end < 0 else Fraction(0)
-        ok, severity = _sync_severity(excess)
+        ok, severity = sync_severity(excess)
         report.add(
             "av-sync",
             a.track.declared_in,

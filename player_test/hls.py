@@ -238,7 +238,8 @@ def _bandwidth(
     combined = own + group
     ok, severity = verdict(declared, combined)
     detail = (
-        f"{attribute} {declared} is below the measured {math.ceil(combined)} "
+        f"{attribute} {declared} is below the measured {'peak' if attribute == 'BANDWIDTH' else 'average'} "
+        f"{math.ceil(combined)} "
         f"({float(combined / declared - 1) * 100 if declared else 100:.1f} % over)"
     )
     if not ok and severity == "error" and group and declared * TOLERANCE >= own:

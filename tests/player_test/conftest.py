@@ -133,3 +133,72 @@ def key_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeyServer]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+# FFmpeg's own hls muxer over the renditions: the HLS half of the corpus.
+KEY = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
+IV = "1f1e1d1c1b1a19181716151413121110"  # FFmpeg reads the key info IV as bare hex
+
+
+def ffmpeg_hls(ffmpeg_exe: str, renditions: Renditions, out: Path, *extra: str) -> Path:
+    """FFmpeg's hls muxer over the corpus renditions: two video variants sharing an audio group,
+    and an audio-only variant alongside (-var_stream_map), 2 s segments."""
+    out.mkdir(parents=True)
+    inputs = [*renditions.video.values(), renditions.audio]
+    args = [ffmpeg_exe, "-loglevel", "error", "-nostdin", "-y"]
+    for path in inputs:
+        args += ["-i", str(path)]
+    args += ["-map", "0:v", "-map", "1:v", "-map", "2:a", "-c", "copy", "-f", "hls", "-hls_time", "2"]
+    args += ["-hls_playlist_type", "vod", "-master_pl_name", "master.m3u8", *extra]
+    args += ["-var_stream_map", "v:0,agroup:aud v:1,agroup:aud a:0,agroup:aud", str(out / "p%v.m3u8")]
+    subprocess.run(args, check=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def fmp4(ffmpeg_exe: str, renditions: Renditions, foreign_origin: ForeignOrigin) -> str:
+    folder = foreign_origin.folder("ffmpeg-hls-fmp4")
+    ffmpeg_hls(
+        ffmpeg_exe, renditions, folder, "-hls_segment_type", "fmp4",
+        "-hls_fmp4_init_filename", "init_%v.mp4", "-hls_segment_filename", str(folder / "s%v_%03d.m4s"),
+    )  # fmt: skip
+    return foreign_origin.base("ffmpeg-hls-fmp4")
+
+
+@pytest.fixture(scope="session")
+def single_file(ffmpeg_exe: str, renditions: Renditions, foreign_origin: ForeignOrigin) -> str:
+    """-hls_flags single_file: one file per variant, EXT-X-BYTERANGE segments and MAP."""
+    folder = foreign_origin.folder("ffmpeg-hls-byterange")
+    ffmpeg_hls(
+        ffmpeg_exe, renditions, folder, "-hls_segment_type", "fmp4", "-hls_flags", "single_file",
+        "-hls_segment_filename", str(folder / "s%v.m4s"),
+    )  # fmt: skip
+    return foreign_origin.base("ffmpeg-hls-byterange")
+
+
+@pytest.fixture(scope="session")
+def mpegts(ffmpeg_exe: str, renditions: Renditions, foreign_origin: ForeignOrigin) -> str:
+    folder = foreign_origin.folder("ffmpeg-hls-ts")
+    ffmpeg_hls(ffmpeg_exe, renditions, folder, "-hls_segment_filename", str(folder / "s%v_%03d.ts"))
+    return foreign_origin.base("ffmpeg-hls-ts")
+
+
+@pytest.fixture(scope="session")
+def aes128(
+    ffmpeg_exe: str,
+    renditions: Renditions,
+    foreign_origin: ForeignOrigin,
+    key_server: KeyServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> str:
+    """-hls_key_info_file: the key's URI on the key server, the key file FFmpeg reads, an IV."""
+    key_url = key_server.put("corpus.key", KEY)
+    info = tmp_path_factory.mktemp("keyinfo")
+    (info / "corpus.key").write_bytes(KEY)
+    (info / "key.info").write_text(f"{key_url}\n{info / 'corpus.key'}\n{IV}\n")
+    folder = foreign_origin.folder("ffmpeg-hls-aes")
+    ffmpeg_hls(
+        ffmpeg_exe, renditions, folder, "-hls_segment_filename", str(folder / "s%v_%03d.ts"),
+        "-hls_key_info_file", str(info / "key.info"),
+    )  # fmt: skip
+    return foreign_origin.base("ffmpeg-hls-aes")

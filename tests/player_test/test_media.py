@@ -8,6 +8,7 @@ from fractions import Fraction
 import pytest
 
 from packager.isobmff.box import box, full_box
+from player_test.check import sync_severity, unremoved_priming
 from player_test.fetch import MediaRef
 from player_test.media import InitInfo, SegmentTiming, read_edit_list, read_segment
 from player_test.tracks import Measured, Track, tolerance
@@ -96,3 +97,28 @@ def test_presentation_time_offset_and_empty_edit_shift_the_timeline() -> None:
 def test_duration_tolerance(kind: str, frame: int, allowed: Fraction) -> None:
     init = InitInfo(kind, "x", 90000, 0, 0, frame, 0, ())
     assert tolerance(init, SegmentTiming(0, frame * 10, 10, True, 0, frame)) == allowed
+
+
+@pytest.mark.parametrize(
+    ("offset_ms", "expected"),
+    [(0, (True, "error")), (5, (True, "error")), (-5, (True, "error")), (21.3, (False, "warning")),
+     (-40, (False, "warning")), (-41, (False, "error")), (60, (False, "warning")), (61, (False, "error"))],
+    ids=["exact", "5ms-late", "5ms-early", "aac-priming", "40-early", "41-early", "60-late", "61-late"],
+)  # fmt: skip
+def test_avsync_severity_follows_ebu_r37(offset_ms: float, expected: tuple[bool, str]) -> None:
+    # EBU R37: audio at most 40 ms early and 60 ms late; more than 5 ms either way is a warning.
+    assert sync_severity(Fraction(str(offset_ms)) / 1000) == expected
+
+
+def test_aac_priming_left_in_is_the_encoder_delay() -> None:
+    video_init = InitInfo("video", "avc1.64001e", 90000, 640, 360, 3000, 0, ())
+    video = measured(video_init, [SegmentTiming(0, 720000, 240, True, 0, 3000)])  # 8 s
+    old = InitInfo("audio", "mp4a.40.2", 48000, 0, 0, 1024, 0, (), sample_rate=48000)
+    audio = measured(old, [SegmentTiming(0, 385024, 376, True, 0, 1024)])  # 376 frames: 8.021 s
+    audio.init_bytes = b"moov"
+    assert unremoved_priming(audio, video) == Fraction(1024, 48000)
+    skipped = InitInfo("audio", "mp4a.40.2", 48000, 0, 0, 1024, 0, (), edit_skip=1024, has_edit_list=True)
+    fixed = measured(skipped, [SegmentTiming(0, 385024, 376, True, 0, 1024)])
+    fixed.init_bytes = b"moov"
+    assert unremoved_priming(fixed, video) == 0
+    assert fixed.end - video.end == 0  # the edit list brings the audio's end to the video's

@@ -96,3 +96,13 @@ def test_every_rule_names_its_source() -> None:
 def test_an_unknown_rule_is_a_programming_error() -> None:
     with pytest.raises(AssertionError):
         Report("u", "hls").add("vibes", "u", True)
+
+
+def test_check_help_explains_severities_strict_and_packaging_modes() -> None:
+    from pipeline.cli import build_parser
+
+    parser = build_parser()
+    check_parser = parser._subparsers._group_actions[0].choices["check"]
+    text = check_parser.format_help()
+    for words in ("--strict", "error ", "warning ", "MPEG-TS", "EXT-X-BYTERANGE", "AES-128", "SegmentBase"):
+        assert words in text
