@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 from urllib.parse import urljoin
@@ -39,7 +39,6 @@ class Addressing:
     presentation_time_offset: int = 0  # @presentationTimeOffset, in @timescale ticks
     nominal: Fraction | None = None  # @duration in seconds (simple addressing): drift, not each duration
     index: MediaRef | None = None  # SegmentBase: the sidx still to fetch
-    starts: list[Fraction] = field(default_factory=list)  # declared start of each segment, seconds
 
 
 def fill(template: str, rep_id: str, bandwidth: int, number: int = 0, time: int = 0) -> str:
@@ -135,8 +134,6 @@ def _build(
     pto: int,
     duration: int | None,
 ) -> Addressing:
-    # A timeline's @t includes @presentationTimeOffset; @duration numbering starts at the period.
-    shift = pto if mode == "SegmentTimeline" else 0
     return Addressing(
         mode,
         init,
@@ -145,7 +142,6 @@ def _build(
         timescale,
         pto,
         Fraction(duration, timescale) if mode == "@duration" and duration else None,
-        starts=[Fraction(t - shift, timescale) for t, _ in times],
     )
 
 
@@ -190,16 +186,10 @@ def with_index(addressing: Addressing, data: bytes) -> Addressing:
     assert addressing.index.first is not None
     index = read_sidx(data, addressing.index.first)
     url = addressing.index.url
-    start = Fraction(index.earliest_presentation_time, index.timescale)
-    starts = []
-    for sub in index.subsegments:
-        starts.append(start - Fraction(addressing.presentation_time_offset, addressing.timescale))
-        start += sub.duration
     return replace(
         addressing,
         segments=[MediaRef(url, sub.first, sub.last) for sub in index.subsegments],
         durations=[sub.duration for sub in index.subsegments],
-        starts=starts,
     )
 
 

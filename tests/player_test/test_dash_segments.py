@@ -1,4 +1,4 @@
-"""DASH addressing on hand-written MPDs and a hand-built sidx: byte ranges, durations, starts."""
+"""DASH addressing on hand-written MPDs and a hand-built sidx: byte ranges and durations."""
 
 from __future__ import annotations
 
@@ -84,7 +84,6 @@ def test_segment_base_reads_its_ranges_then_the_sidx_fills_the_segments() -> Non
     # The sidx (32 bytes of header + 2 x 12 of references = 56) spans 835..890; media follows.
     assert full.segments == [MediaRef(BASE + "v360.mp4", 891, 1890), MediaRef(BASE + "v360.mp4", 1891, 2690)]
     assert full.durations == [Fraction(2), Fraction(3)]
-    assert full.starts == [Fraction(0), Fraction(2)]
 
 
 def test_segment_list_urls_and_media_ranges_with_a_timeline() -> None:
@@ -104,7 +103,6 @@ def test_segment_list_urls_and_media_ranges_with_a_timeline() -> None:
         MediaRef(BASE + "last.m4s"),
     ]
     assert addr.durations == [Fraction(2), Fraction(2), Fraction(1)]
-    assert addr.starts == [Fraction(0), Fraction(2), Fraction(4)]
 
 
 def test_duration_template_counts_to_the_period_end_and_cuts_the_last_segment() -> None:
@@ -136,7 +134,7 @@ def test_timeline_repeat_minus_one_runs_to_the_period_end_and_t_includes_the_off
     )
     addr = addressing(rep, aset, period, BASE, Fraction(5))
     assert [s.url for s in addr.segments] == [BASE + f"{t}.m4s" for t in (30, 50, 70)]
-    assert addr.starts == [Fraction(0), Fraction(2), Fraction(4)]  # (t - @presentationTimeOffset) / 10
+    assert addr.durations == [Fraction(2)] * 3  # r="-1" stops at @presentationTimeOffset + 5 s
 
 
 def test_unaddressable_representations_are_addressing_errors() -> None:
