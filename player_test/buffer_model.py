@@ -62,11 +62,19 @@ def minimal_bandwidth(
     bits(k..i) / (@minBufferTime + duration(k..i-1)) over all pairs k <= i (a closed form).
     """
     _validate(sizes, durations, min_buffer_time)
-    best = Fraction(0)
+    # The O(n^2) search runs on floats (an hour of 2 s segments is 1.6 M pairs); the winning pair
+    # is then computed exactly.
+    seconds = [float(d) for d in durations]
+    buffer = float(min_buffer_time)
+    best, pair = -1.0, (0, -1)
     for first in range(len(sizes)):
-        bits, before = 0, Fraction(0)
-        for size, duration in zip(sizes[first:], durations[first:], strict=True):
-            bits += 8 * size
-            best = max(best, Fraction(bits) / (min_buffer_time + before))
-            before += duration
-    return best
+        bits, before = 0, 0.0
+        for i in range(first, len(sizes)):
+            bits += 8 * sizes[i]
+            rate = bits / (buffer + before)
+            if rate > best:
+                best, pair = rate, (first, i)
+            before += seconds[i]
+    first, last = pair
+    bits = 8 * sum(sizes[first : last + 1])
+    return Fraction(bits) / (min_buffer_time + sum(durations[first:last], Fraction(0)))

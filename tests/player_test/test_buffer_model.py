@@ -76,3 +76,21 @@ def test_bad_inputs_are_value_errors() -> None:
         minimal_bandwidth([1, 2], TWO, Fraction(2))
     with pytest.raises(ValueError, match="must be positive"):
         minimal_bandwidth([1, 2, 3], TWO, Fraction(0))
+
+
+def test_the_closed_form_agrees_with_the_simulation_on_varied_ladders() -> None:
+    import random
+
+    rng = random.Random(6)  # seeded: the same 40 cases every run
+    for _ in range(40):
+        n = rng.randint(1, 12)
+        sizes = [rng.randint(1_000, 400_000) for _ in range(n)]
+        durations = [Fraction(rng.randint(500, 6_000), 1000) for _ in range(n)]
+        buffer = Fraction(rng.randint(500, 8_000), 1000)
+        needed = minimal_bandwidth(sizes, durations, buffer)
+        assert plays_without_stall(needed, sizes, durations, buffer)
+        assert not plays_without_stall(needed * Fraction(999, 1000), sizes, durations, buffer)
+
+
+def test_an_empty_representation_needs_nothing() -> None:
+    assert minimal_bandwidth([], [], Fraction(2)) == 0
