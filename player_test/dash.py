@@ -60,8 +60,9 @@ def parse_duration(value: str | None) -> Fraction:
     )
 
 
-# DASH-IF IOP v4.3 §3.2.7.2 (simple addressing, @duration): a segment's media may start away from
-# its nominal start, by at most half the nominal duration; the drift is what matters, not each one.
+# DASH-IF IOP v4.3 §3.2.7 (segment durations under simple addressing, @duration): a segment's media
+# may start away from its nominal start i x @duration by at most half the nominal duration; the
+# drift is what matters, not each segment (AWS MediaPackage documents the same 50 % bound).
 DRIFT = Fraction(1, 2)
 
 
