@@ -216,10 +216,6 @@ def test_aac_priming_left_in_the_audio_is_an_av_sync_warning(demo: DemoTitle) ->
         assert not report.passes(strict=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="waits for the packager's AAC edit list (issue 12 item 1, packager helper); remove on merge",
-)
 def test_the_demo_title_has_no_warning(demo: DemoTitle) -> None:
     for url in (demo.hls, demo.dash):
         report = check(url)
