@@ -63,8 +63,8 @@ def ffmpeg_dash(ffmpeg_exe: str, renditions: Renditions, out: Path, *, timeline:
         args += ["-i", str(path)]
     for i in range(len(inputs)):
         args += ["-map", str(i)]
-    # 426x240 is not exactly 16:9, and the muxer refuses one AdaptationSet with two aspect ratios:
-    # display both at 16:9, as a user of the muxer does (the 240p @sar becomes 640:639).
+    # The muxer refuses one AdaptationSet with two display aspect ratios; both rungs are exactly
+    # 16:9 (640x360, 416x234), and a user of the muxer states it as here.
     args += ["-c", "copy", "-aspect:v", "16:9", "-f", "dash", "-seg_duration", "2", "-use_template", "1"]
     args += ["-use_timeline", "1" if timeline else "0", "-adaptation_sets", "id=0,streams=v id=1,streams=a"]
     _run([*args, "manifest.mpd"], out)
