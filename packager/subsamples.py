@@ -39,9 +39,7 @@ def _is_vcl(data: bytes, pos: int, hevc: bool) -> bool:
     return 1 <= data[pos] & 0x1F <= 5  # H.264 Table 7-1: types 1-5 are coded slices
 
 
-def nal_subsamples(
-    data: bytes, length_size: int, scheme: Scheme, *, hevc: bool = False
-) -> list[Subsample]:
+def nal_subsamples(data: bytes, length_size: int, scheme: Scheme, *, hevc: bool = False) -> list[Subsample]:
     """Subsamples of one video sample: clear prefixes, headers and non-VCL units; slice data protected."""
     out: list[Subsample] = []
     clear = 0
