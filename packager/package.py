@@ -19,8 +19,10 @@ from packager.model import (
     Rendition,
     segment_name,
 )
+from packager.protect import Encryption, TrackProtector, protect_moov
 from packager.samples import Sample, iter_samples, read_header
 from packager.segmenter import CutPlan, SegmentInfo, cut_track, init_segment, plan_cuts
+from packager.signalling import TitleProtection, signal_master_playlist, signal_media_playlist, signal_mpd
 from vodpipe.errors import PackagingError
 
 if TYPE_CHECKING:
@@ -51,7 +53,9 @@ def _counting(samples: Iterator[Sample], durations: Counter[int]) -> Iterator[Sa
         yield sample
 
 
-def _package_track(track: EncodedTrack, plan: CutPlan, out: Path) -> Rendition:
+def _package_track(
+    track: EncodedTrack, plan: CutPlan, out: Path, encryption: Encryption | None, kids: dict[str, bytes]
+) -> Rendition:
     folder = out / track.kind / track.id
     folder.mkdir(parents=True, exist_ok=True)
     durations: Counter[int] = Counter()
@@ -61,6 +65,11 @@ def _package_track(track: EncodedTrack, plan: CutPlan, out: Path) -> Rendition:
         expected = "vide" if track.kind == "video" else "soun"
         if header.handler != expected:
             raise PackagingError(f"{track.path.name}: track is '{header.handler}', not '{expected}'")
+        protector = None
+        if encryption is not None:
+            protector = TrackProtector(encryption, header, header.entry.height)
+            moov = protect_moov(moov, protector, encryption.pssh_boxes())
+            kids[f"{track.kind}/{track.id}"] = protector.key.kid
         (folder / INIT_NAME).write_bytes(init_segment(moov))
         cut = cut_track(
             _counting(iter_samples(f, header), durations),
@@ -69,6 +78,7 @@ def _package_track(track: EncodedTrack, plan: CutPlan, out: Path) -> Rendition:
             header.track_id,
             video=track.kind == "video",
             label=f"{track.kind} {track.id}",
+            protector=protector,
         )
         for info, data in cut:
             (folder / segment_name(info.number)).write_bytes(data)
@@ -99,29 +109,40 @@ def check_alignment(video: Sequence[Rendition]) -> None:
             raise PackagingError(f"video {rung.id}: segment boundaries differ from video {reference.id}")
 
 
-def package(tracks: Sequence[EncodedTrack], out: Path, target: Fraction) -> Presentation:
-    """Write init and media segments, then every manifest, into ``out``."""
+def package(
+    tracks: Sequence[EncodedTrack], out: Path, target: Fraction, encryption: Encryption | None = None
+) -> Presentation:
+    """Write init and media segments, then every manifest, into ``out``.
+
+    With ``encryption`` every track is encrypted with its track class's key and the manifests
+    signal it; without, the output is clear.
+    """
     video_tracks = [t for t in tracks if t.kind == "video"]
     if not video_tracks:
         raise PackagingError("nothing to package: no video rendition")
     keyframes, timescale = _keyframes(video_tracks[0])
     plan = plan_cuts(keyframes, timescale, target)
-    video = tuple(_package_track(t, plan, out) for t in video_tracks)
+    kids: dict[str, bytes] = {}
+    video = tuple(_package_track(t, plan, out, encryption, kids) for t in video_tracks)
     check_alignment(video)
-    audio = tuple(_package_track(t, plan, out) for t in tracks if t.kind == "audio")
+    audio = tuple(_package_track(t, plan, out, encryption, kids) for t in tracks if t.kind == "audio")
     presentation = Presentation(video, audio)
-    write_manifests(presentation, out)
+    protection = TitleProtection(encryption, kids) if encryption is not None else None
+    write_manifests(presentation, out, protection)
     return presentation
 
 
-def write_manifests(presentation: Presentation, out: Path) -> None:
+def write_manifests(presentation: Presentation, out: Path, protection: TitleProtection | None = None) -> None:
     for rendition in (*presentation.video, *presentation.audio):
         folder = out / rendition.path
-        (folder / MEDIA_PLAYLIST).write_text(hls.media_playlist(rendition))
+        (folder / MEDIA_PLAYLIST).write_text(
+            signal_media_playlist(hls.media_playlist(rendition), rendition, protection)
+        )
         if rendition.kind == "video":
-            (folder / IFRAME_PLAYLIST).write_text(hls.iframe_playlist(rendition))
-    (out / MASTER_PLAYLIST).write_text(hls.master_playlist(presentation))
-    (out / MPD_NAME).write_text(dash.render_mpd(presentation))
+            iframes = hls.iframe_playlist(rendition)
+            (folder / IFRAME_PLAYLIST).write_text(signal_media_playlist(iframes, rendition, protection))
+    (out / MASTER_PLAYLIST).write_text(signal_master_playlist(hls.master_playlist(presentation), protection))
+    (out / MPD_NAME).write_text(signal_mpd(dash.render_mpd(presentation), protection))
 
 
 MANIFEST_SUFFIXES = (".m3u8", ".mpd")

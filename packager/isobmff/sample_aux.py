@@ -90,7 +90,8 @@ class AuxInfoSizes:
 
     @classmethod
     def of(cls, sizes: list[int]) -> AuxInfoSizes:
-        if sizes and all(s == sizes[0] for s in sizes):
+        # A default of 0 means "a table follows" (§8.7.8), so all-zero sizes are a table of zeros.
+        if sizes and sizes[0] and all(s == sizes[0] for s in sizes):
             return cls(sizes[0], (), len(sizes))
         return cls(0, tuple(sizes), len(sizes))
 
