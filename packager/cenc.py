@@ -9,8 +9,8 @@ without subsamples is protected whole. AES runs in a few large OpenSSL calls per
 - ``cbcs`` (§10.4): AES-128-CBC with a pattern of ``crypt`` encrypted 16-byte blocks then
   ``skip`` clear ones over each subsample's protected range; the chain restarts from the constant
   IV at every subsample and runs only through the encrypted blocks (§9.6), and a trailing partial
-  block stays clear. Each subsample's encrypted blocks are gathered with numpy, encrypted in one
-  call and scattered back. A 0:0 pattern encrypts every whole block (audio, §10.4.1).
+  block stays clear. Each subsample's encrypted blocks are gathered with strided slices,
+  encrypted in one call and scattered back. A 0:0 pattern encrypts every whole block (audio, §10.4.1).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 Scheme = Literal["cenc", "cbcs"]
@@ -89,6 +88,13 @@ def _ctr(key: bytes, iv: bytes, data: bytes, ranges: list[tuple[int, int]]) -> b
     return bytes(out)
 
 
+def _pattern_columns(whole: int, crypt: int, skip: int) -> tuple[int, int, int]:
+    """Full pattern periods, bytes encrypted per period, and whole blocks encrypted after them."""
+    period = crypt + skip
+    full = whole // period
+    return full, crypt * BLOCK, min(crypt, whole - full * period)
+
+
 def _cbc(
     key: bytes,
     iv: bytes,
@@ -100,21 +106,31 @@ def _cbc(
     if len(iv) != BLOCK:
         raise ValueError(f"a cbcs IV is 16 bytes, got {len(iv)}")
     crypt, skip = pattern
-    out = np.frombuffer(bytearray(data), dtype=np.uint8)
+    out = bytearray(data)
     for a, b in ranges:
         whole = (b - a) // BLOCK  # §10.4.2: a trailing partial block is left clear
         if whole == 0:
             continue
-        blocks = out[a : a + whole * BLOCK].reshape(whole, BLOCK)
-        if crypt + skip:
-            chosen: np.ndarray | slice = np.flatnonzero(np.arange(whole) % (crypt + skip) < crypt)
-        else:
-            chosen = slice(None)
-        gathered = blocks[chosen].tobytes()
         cipher = Cipher(algorithms.AES(key), modes.CBC(iv))
         ctx = cipher.encryptor() if encrypt else cipher.decryptor()
-        blocks[chosen] = np.frombuffer(ctx.update(gathered), dtype=np.uint8).reshape(-1, BLOCK)
-    return out.tobytes()
+        if not skip:  # 0:0 or N:0: every whole block, one contiguous run
+            out[a : a + whole * BLOCK] = ctx.update(bytes(out[a : a + whole * BLOCK]))
+            continue
+        # Gather the pattern's encrypted blocks with one strided slice per byte column of a
+        # period's encrypted run (16 slices for 1:9), not a Python step per block.
+        full, run, tail = _pattern_columns(whole, crypt, skip)
+        stride = (crypt + skip) * BLOCK
+        last = a + stride * (full - 1) + 1
+        gathered = bytearray(full * run + tail * BLOCK)
+        for j in range(run if full else 0):
+            gathered[j : full * run : run] = out[a + j : last + j : stride]
+        tail_at = a + full * stride
+        gathered[full * run :] = out[tail_at : tail_at + tail * BLOCK]
+        crypted = ctx.update(bytes(gathered))
+        for j in range(run if full else 0):
+            out[a + j : last + j : stride] = crypted[j : full * run : run]
+        out[tail_at : tail_at + tail * BLOCK] = crypted[full * run :]
+    return bytes(out)
 
 
 def encrypt_sample(

@@ -61,9 +61,8 @@ def decrypt_file(source: bytes, keys: Mapping[bytes, bytes]) -> bytes:
     if entry is None or entry.type not in _ENTRY_CHILDREN:
         return bytes(data)
     children = entry.offset + 8 + _ENTRY_CHILDREN[entry.type]
-    sinf_box = next(
-        (b for b in iter_boxes(memoryview(data), children, entry.offset + entry.size) if b.type == "sinf"), None
-    )
+    inside = iter_boxes(memoryview(data), children, entry.offset + entry.size)
+    sinf_box = next((b for b in inside if b.type == "sinf"), None)
     if sinf_box is None:
         raise PackagingError(f"{entry.type} sample entry has no sinf")
     sinf = ProtectionSchemeInfo.parse(sinf_box)
