@@ -97,7 +97,7 @@ def _summary(walls: list[float], peaks: list[int], megabytes: float) -> dict[str
     wall = statistics.median(walls)
     return {
         "wall_seconds": round(wall, 3),
-        "mb_per_s": round(megabytes / wall, 1),
+        "mb_per_s": round(megabytes / wall, 3),
         "peak_rss_mb": round(max(peaks) / 1e6, 1),
         "runs_wall_seconds": [round(w, 3) for w in walls],
     }
@@ -134,7 +134,7 @@ def bench_modes(
             ),
             "ratio_peak_memory_vodpipe_over_shaka": round(max(ours_peak) / max(peer_peak), 3),
         }
-    return {"input_mb": round(megabytes, 1), "runs": max(1, runs), "modes": report}
+    return {"input_mb": round(megabytes, 3), "runs": max(1, runs), "modes": report}
 
 
 def bench_package(settings: Settings, master: Path | None, runs: int, seconds: float) -> dict[str, Any]:
