@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from drm.license import add_license_routes
 from origin.media import CORS_HEADERS, STORE_KEY, preflight, serve_media
 from origin.play import ASSETS_KEY, PlayerAssets, play_asset, play_page
 from origin.problems import POLICY_KEY, problem_middleware
 
 if TYPE_CHECKING:
+    from drm.license import LicenseService
     from origin.cache_policy import CachePolicy
     from storage.base import ObjectStore
 
@@ -33,7 +35,13 @@ async def _add_cors(request: web.Request, response: web.StreamResponse) -> None:
     response.headers.update(CORS_HEADERS)
 
 
-def make_app(store: ObjectStore, policy: CachePolicy, players: PlayerAssets | None = None) -> web.Application:
+def make_app(
+    store: ObjectStore,
+    policy: CachePolicy,
+    players: PlayerAssets | None = None,
+    license_service: LicenseService | None = None,
+) -> web.Application:
+    """The origin; with a ``license_service``, the license routes are mounted under /license/."""
     app = web.Application(middlewares=[problem_middleware])
     app[STORE_KEY] = store
     app[POLICY_KEY] = policy
@@ -42,6 +50,19 @@ def make_app(store: ObjectStore, policy: CachePolicy, players: PlayerAssets | No
     app.router.add_get("/play/assets/{name}", play_asset)
     app.router.add_get("/play/{title}", play_page)
     app.router.add_route("*", "/media/{tail:.*}", serve_media)
+    if license_service is not None:
+        add_license_routes(app, license_service)
+    app.router.add_route("*", "/{tail:.*}", not_found)
+    app.on_response_prepare.append(_add_cors)
+    return app
+
+
+def make_license_app(policy: CachePolicy, license_service: LicenseService) -> web.Application:
+    """The license server alone (``vodpipe license-server``): no media, same errors and CORS."""
+    app = web.Application(middlewares=[problem_middleware])
+    app[POLICY_KEY] = policy
+    app.router.add_get("/healthz", healthz)
+    add_license_routes(app, license_service)
     app.router.add_route("*", "/{tail:.*}", not_found)
     app.on_response_prepare.append(_add_cors)
     return app

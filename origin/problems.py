@@ -10,7 +10,7 @@ from aiohttp import web
 
 from origin.cache_policy import CachePolicy
 from origin.ranges import RangeNotSatisfiable
-from vodpipe.errors import VodpipeError
+from vodpipe.errors import UnauthorizedError, VodpipeError
 
 log = logging.getLogger("vodpipe.origin")
 PROBLEM_TYPE = "application/problem+json"
@@ -41,6 +41,8 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         headers = {}
         if isinstance(exc, RangeNotSatisfiable):
             headers["Content-Range"] = f"bytes */{exc.size}"  # RFC 9110 §15.5.17
+        if isinstance(exc, UnauthorizedError):
+            headers["WWW-Authenticate"] = exc.challenge  # RFC 9110 §11.6.1, RFC 6750 §3
         return problem(request, exc.status, exc.title, exc.message, exc.problem_type, headers)
     except web.HTTPException as exc:
         if exc.status < 400:

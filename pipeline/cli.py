@@ -5,22 +5,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
-import signal
 import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aiohttp import web
-
+from drm.keystore import ObjectKeyStore
+from drm.license import LicenseService
 from ingest.catalog import Catalog, title_from_filename, validate_title
 from ingest.service import ingest_master
 from ingest.validate import MasterLimits
 from origin.app import make_app
 from origin.cache_policy import CachePolicy
 from origin.play import PlayerAssets
+from pipeline.drm_commands import add_drm_commands
+from pipeline.serving import log_audit_to_stderr, run_until_signalled
 from pipeline.settings import Settings, current_settings
 from storage.local import LocalStore
 from vodpipe.errors import RequestError, VodpipeError
@@ -65,6 +65,14 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def license_service(settings: Settings, store: LocalStore) -> LicenseService | None:
+    """The license routes' service, when both the key-encryption key and token secret are set."""
+    if settings.key_encryption_key is None or settings.token_secret is None:
+        return None
+    keys = ObjectKeyStore(store, settings.key_encryption_key.reveal())
+    return LicenseService(keys, settings.token_secret.reveal())
+
+
 async def _serve(
     settings: Settings,
     host: str,
@@ -74,30 +82,21 @@ async def _serve(
     store = LocalStore(settings.data_dir)
     policy = CachePolicy(settings.manifest_max_age, settings.manifest_edge_max_age)
     players = PlayerAssets(settings.players_dir) if settings.players_dir else None
-    runner = web.AppRunner(make_app(store, policy, players))
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    try:
-        await site.start()
-    except OSError as exc:
-        await runner.cleanup()
-        reason = os.strerror(exc.errno) if exc.errno else str(exc)
-        raise VodpipeError(f"cannot listen on {host}:{port}: {reason}") from None
-    bound = runner.addresses[0][1] if runner.addresses else port
-    base = settings.public_url or f"http://{host}:{bound}"
-    print(f"origin: serving {settings.data_dir}/media at {base}/media/", flush=True)
-    if title_version:
-        print(f"player: {base}/play/{title_version[0]}", flush=True)
-        for kind, url in _urls(settings, *title_version, base=base).items():
-            print(f"{kind}: {url}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
+    licenses = license_service(settings, store)
+    if licenses is not None:
+        log_audit_to_stderr()
+
+    def announce(bound: int) -> None:
+        base = settings.public_url or f"http://{host}:{bound}"
+        print(f"origin: serving {settings.data_dir}/media at {base}/media/", flush=True)
+        if licenses is not None:
+            print(f"license: {base}/license/clearkey", flush=True)
+        if title_version:
+            print(f"player: {base}/play/{title_version[0]}", flush=True)
+            for kind, url in _urls(settings, *title_version, base=base).items():
+                print(f"{kind}: {url}", flush=True)
+
+    await run_until_signalled(make_app(store, policy, players, licenses), host, port, announce)
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -192,6 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="print a title's record")
     p.add_argument("title")
     p.set_defaults(func=cmd_status)
+
+    add_drm_commands(sub)
 
     p = sub.add_parser("bench", help="benchmarks that print JSON")
     bench = p.add_subparsers(dest="bench", required=True)

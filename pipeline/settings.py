@@ -5,6 +5,8 @@ Nothing else in vodpipe reads the environment.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import os
 from dataclasses import dataclass, field, fields
@@ -42,16 +44,64 @@ def _nonnegative(value: str) -> int:
     return number
 
 
+class Secret:
+    """A secret setting's bytes. ``repr`` and ``str`` never show them, so neither can a log line."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: bytes) -> None:
+        self._value = value
+
+    def reveal(self) -> bytes:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret(<hidden>)"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def key_256(value: str) -> Secret:
+    """32 bytes written as 64 hex digits or as base64 (standard or URL-safe, padding optional)."""
+    text = value.strip()
+    try:
+        if len(text) == 64:
+            raw = bytes.fromhex(text)
+        else:
+            padded = text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4)
+            raw = base64.b64decode(padded, validate=True)
+    except (ValueError, binascii.Error):
+        raise ValueError("must be 32 bytes as 64 hex digits or base64") from None
+    if len(raw) != 32:
+        raise ValueError(f"must be 32 bytes as 64 hex digits or base64 (got {len(raw)} bytes)")
+    return Secret(raw)
+
+
+def _token_secret(value: str) -> Secret:
+    # RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (32 bytes).
+    raw = value.encode()
+    if len(raw) < 32:
+        raise ValueError("must be at least 32 bytes (RFC 7518 §3.2); e.g. `openssl rand -hex 32`")
+    return Secret(raw)
+
+
 @dataclass(frozen=True)
 class Setting:
-    """How one field is read: its parser and the line for the README's table."""
+    """How one field is read: its parser, the line for the README's table, whether it is secret."""
 
     parse: Callable[[str], Any]
     doc: str
+    secret: bool = False
 
 
-def _setting(default: T, parse: Callable[[str], Any], doc: str) -> T:
-    return field(default=default, metadata={"setting": Setting(parse, doc)})
+def _setting(default: T, parse: Callable[[str], Any], doc: str, secret: bool = False) -> T:
+    return field(default=default, metadata={"setting": Setting(parse, doc, secret)})
 
 
 @dataclass(frozen=True)
@@ -68,6 +118,12 @@ class Settings:
     manifest_edge_max_age: int = _setting(60, _nonnegative, "Edge (CDN-Cache-Control) max-age of manifests.")
     broker_url: str | None = _setting(None, str, "Celery broker; unset runs jobs in-process (eager).")
     players_dir: Path | None = _setting(None, Path, "Folder with the npm players (default: player_test).")
+    key_encryption_key: Secret | None = _setting(
+        None, key_256, "Key-encryption key of the key store: 32 bytes, hex or base64. Secret.", secret=True
+    )
+    token_secret: Secret | None = _setting(
+        None, _token_secret, "HS256 key signing entitlement tokens, at least 32 bytes. Secret.", secret=True
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -82,7 +138,8 @@ class Settings:
             try:
                 values[f.name] = setting.parse(raw)
             except ValueError as exc:
-                raise ConfigError(f"{name}={raw!r} is invalid: {exc}") from None
+                shown = name if setting.secret else f"{name}={raw!r}"  # a secret is never echoed
+                raise ConfigError(f"{shown} is invalid: {exc}") from None
         return cls(**values)
 
     def ffmpeg_exe(self) -> str:

@@ -3,6 +3,12 @@
 Writes go to a temporary file in the target folder, are flushed, and renamed into place, so a
 reader never sees half an object. ETags are SHA-256 digests of the content, computed once per
 file version and remembered by (inode, mtime, size).
+
+Published objects (``media/``) are world-readable, files 0644 and folders 0755, so an nginx, a
+CDN origin-pull or a backup job running as another user can serve or copy them; every other
+prefix (``masters/``, ``keys/``, ``catalog/``, ``work/``, and any added later) is the owner's
+alone, 0600 and 0700. Modes are set explicitly, whatever the process umask: ``mkstemp`` creates
+0600 files, which a rename keeps, and ``mkdir`` applies the umask.
 """
 
 from __future__ import annotations
@@ -25,6 +31,14 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 _CHUNK = 1 << 20
+PUBLIC_PREFIXES = ("media/",)
+_PUBLIC_MODES = (0o644, 0o755)  # (file, folder)
+_PRIVATE_MODES = (0o600, 0o700)
+
+
+def modes(key: str) -> tuple[int, int]:
+    """The (file, folder) modes for ``key``: decided by its prefix, never by what it holds."""
+    return _PUBLIC_MODES if key.startswith(PUBLIC_PREFIXES) else _PRIVATE_MODES
 
 
 def _digest(stream: BinaryIO) -> str:
@@ -39,7 +53,9 @@ class LocalStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
+        if not self.root.is_dir():
+            self.root.mkdir(parents=True)
+            self.root.chmod(0o755)  # others may traverse to media/; the private folders are 0700
         self._etags: dict[tuple[int, int, int], str] = {}
         self._lock = Lock()
 
@@ -49,11 +65,22 @@ class LocalStore:
             raise StorageError(f"key {key!r} leaves the store")
         return path
 
+    def _make_folders(self, folder: Path, mode: int) -> None:
+        """Create the folders from the root down to ``folder``, each with ``mode``."""
+        parts = folder.relative_to(self.root).parts
+        for depth in range(1, len(parts) + 1):
+            current = self.root.joinpath(*parts[:depth])
+            if not current.is_dir():
+                current.mkdir(exist_ok=True)  # another writer may create it meanwhile
+                current.chmod(mode)
+
     def _write(self, key: str, source: BinaryIO) -> ObjectInfo:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        file_mode, folder_mode = modes(key)
+        self._make_folders(path.parent, folder_mode)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
+            os.fchmod(fd, file_mode)  # before the rename: readers never see another mode
             with os.fdopen(fd, "wb") as out:
                 shutil.copyfileobj(source, out, _CHUNK)
                 out.flush()
@@ -117,8 +144,10 @@ class LocalStore:
         folder = self.root / prefix.rpartition("/")[0] if "/" in prefix else self.root
         keys = []
         for path in folder.rglob("*") if folder.is_dir() else ():
-            if path.is_file() and not path.name.startswith(".tmp-"):
-                key = path.relative_to(self.root).as_posix()
+            relative = path.relative_to(self.root)
+            # Dot-names are never object keys (validate_key): temp files, and the demo's .secrets/.
+            if path.is_file() and not any(part.startswith(".") for part in relative.parts):
+                key = relative.as_posix()
                 if key.startswith(prefix):
                     keys.append(key)
         return iter(sorted(keys))

@@ -87,3 +87,46 @@ class RequestError(VodpipeError, ValueError):
     status = 400
     problem_type = "https://vodpipe.dev/problems/bad-request"
     title = "Bad request"
+
+
+class KeyStoreError(VodpipeError, RuntimeError):
+    """The key store cannot open a record: no key-encryption key, the wrong one, or a tampered record."""
+
+    problem_type = "https://vodpipe.dev/problems/key-store"
+    title = "Key store error"
+
+
+class KeyNotFoundError(VodpipeError, LookupError):
+    """No content key with the KID asked for."""
+
+    status = 404
+    problem_type = "https://vodpipe.dev/problems/unknown-key"
+    title = "Unknown key"
+
+
+class UnauthorizedError(VodpipeError, PermissionError):
+    """No valid entitlement token: missing, expired or forged (RFC 6750 §3 challenge attached)."""
+
+    status = 401
+    problem_type = "https://vodpipe.dev/problems/unauthorized"
+    title = "Unauthorized"
+
+    def __init__(self, message: str, error: str | None = "invalid_token") -> None:
+        super().__init__(message)
+        # RFC 6750 §3: a request without credentials gets a bare challenge, no error code.
+        self.challenge = 'Bearer realm="vodpipe"' + (f', error="{error}"' if error else "")
+
+
+class ForbiddenError(VodpipeError, PermissionError):
+    """A valid token that does not entitle this request (another title's keys)."""
+
+    status = 403
+    problem_type = "https://vodpipe.dev/problems/forbidden"
+    title = "Forbidden"
+
+
+class CpixError(VodpipeError, ValueError):
+    """A CPIX document that cannot be read: malformed, wrong recipient, or a MAC that does not verify."""
+
+    problem_type = "https://vodpipe.dev/problems/cpix"
+    title = "Invalid CPIX document"

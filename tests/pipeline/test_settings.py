@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 from fractions import Fraction
 from pathlib import Path
 
@@ -57,3 +58,30 @@ def test_ffmpeg_defaults_to_the_wheel_binary() -> None:
 def test_readme_lists_every_setting() -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     assert settings_table() in readme
+
+
+def test_secrets_are_parsed_from_hex_or_base64_and_never_shown() -> None:
+    key = bytes(range(224, 256))  # its base64 has "+" and "/", so the URL-safe form differs
+    url_safe = base64.urlsafe_b64encode(key).decode().rstrip("=")
+    for text in [key.hex(), base64.b64encode(key).decode(), url_safe]:
+        settings = Settings.from_env({"VODPIPE_KEY_ENCRYPTION_KEY": text, "VODPIPE_TOKEN_SECRET": "t" * 32})
+        assert settings.key_encryption_key is not None
+        assert settings.key_encryption_key.reveal() == key
+        assert text not in repr(settings)
+        assert key.hex() not in repr(settings)
+        assert "t" * 32 not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("VODPIPE_KEY_ENCRYPTION_KEY", "ab" * 16, "must be 32 bytes"),
+        ("VODPIPE_KEY_ENCRYPTION_KEY", "zz" * 32, "must be 32 bytes"),
+        ("VODPIPE_TOKEN_SECRET", "too-short-secret", "at least 32 bytes"),
+    ],
+)
+def test_a_bad_secret_names_the_variable_but_never_echoes_it(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        Settings.from_env({name: value})
+    assert name in caught.value.message
+    assert value not in caught.value.message

@@ -1,0 +1,51 @@
+"""Running an aiohttp app until SIGINT/SIGTERM: shared by ``serve``, ``demo`` and ``license-server``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from vodpipe.errors import VodpipeError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+async def run_until_signalled(
+    app: web.Application, host: str, port: int, on_ready: Callable[[int], None]
+) -> None:
+    """Listen on ``host:port`` (0 picks a free port), call ``on_ready(bound_port)``, serve until told."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise VodpipeError(f"cannot listen on {host}:{port}: {reason}") from None
+    on_ready(runner.addresses[0][1] if runner.addresses else port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def log_audit_to_stderr() -> None:
+    """Send the license audit lines (one per license request) to stderr, once per process."""
+    audit = logging.getLogger("vodpipe.license.audit")
+    if not audit.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        audit.addHandler(handler)
+        audit.setLevel(logging.INFO)
