@@ -186,7 +186,7 @@ def _child(argv: list[str]) -> None:
             "cenc" if mode == "cenc" else "cbcs", {"sd": key, "hd": key, "uhd": key, "audio": key}
         )
     started = time.perf_counter()
-    package(tracks, Path(out), Fraction(target), encryption)
+    package(tracks, Path(out), Fraction(target), encryption=encryption)
     print(json.dumps({"package_seconds": time.perf_counter() - started}))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Literal
 
@@ -43,8 +43,15 @@ class EncodedTrack:
 def _keyframes(track: EncodedTrack) -> tuple[list[int], int]:
     with track.path.open("rb") as f:
         _, header = read_header(f)
-        times = [s.decode_time for s in iter_samples(f, header) if s.is_sync]
+        offset = header.presentation_offset
+        times = [s.decode_time - offset for s in iter_samples(f, header) if s.is_sync]
     return times, header.timescale
+
+
+def _delayed(samples: Iterator[Sample], ticks: int) -> Iterator[Sample]:
+    """Samples ``ticks`` later: an empty edit's delay carried into the decode times (tfdt)."""
+    for sample in samples:
+        yield replace(sample, decode_time=sample.decode_time + ticks)
 
 
 def _counting(samples: Iterator[Sample], durations: Counter[int]) -> Iterator[Sample]:
@@ -70,14 +77,20 @@ def _package_track(
             protector = TrackProtector(encryption, header, header.entry.height)
             moov = protect_moov(moov, protector, encryption.pssh_boxes())
             kids[f"{track.kind}/{track.id}"] = protector.key.kid
-        (folder / INIT_NAME).write_bytes(init_segment(moov))
+        # The encoder's edit list (FFmpeg's +delay_moov writes the AAC priming there) becomes
+        # ours: priming skipped by an edit in the init segment, a start delay moved into tfdt.
+        offset = header.presentation_offset
+        priming, delay = max(0, offset), max(0, -offset)
+        (folder / INIT_NAME).write_bytes(init_segment(moov, priming))
+        samples = iter_samples(f, header)
         cut = cut_track(
-            _counting(iter_samples(f, header), durations),
+            _counting(_delayed(samples, delay) if delay else samples, durations),
             plan,
             header.timescale,
             header.track_id,
             video=track.kind == "video",
             label=f"{track.kind} {track.id}",
+            priming=priming,
             protector=protector,
         )
         for info, data in cut:
@@ -94,6 +107,7 @@ def _package_track(
         width=entry.width,
         height=entry.height,
         frame_rate=Fraction(header.timescale, common) if track.kind == "video" and common else None,
+        sar=entry.pixel_aspect,
         language=track.language,
         channels=entry.channel_count,
         sample_rate=entry.sample_rate,
@@ -110,10 +124,15 @@ def check_alignment(video: Sequence[Rendition]) -> None:
 
 
 def package(
-    tracks: Sequence[EncodedTrack], out: Path, target: Fraction, encryption: Encryption | None = None
+    tracks: Sequence[EncodedTrack],
+    out: Path,
+    target: Fraction,
+    start_bitrate: int = hls.DEFAULT_START_BITRATE,
+    encryption: Encryption | None = None,
 ) -> Presentation:
     """Write init and media segments, then every manifest, into ``out``.
 
+    ``start_bitrate`` picks the HLS variant listed first (see :func:`hls.variant_order`).
     With ``encryption`` every track is encrypted with its track class's key and the manifests
     signal it; without, the output is clear.
     """
@@ -128,11 +147,16 @@ def package(
     audio = tuple(_package_track(t, plan, out, encryption, kids) for t in tracks if t.kind == "audio")
     presentation = Presentation(video, audio)
     protection = TitleProtection(encryption, kids) if encryption is not None else None
-    write_manifests(presentation, out, protection)
+    write_manifests(presentation, out, start_bitrate, protection)
     return presentation
 
 
-def write_manifests(presentation: Presentation, out: Path, protection: TitleProtection | None = None) -> None:
+def write_manifests(
+    presentation: Presentation,
+    out: Path,
+    start_bitrate: int = hls.DEFAULT_START_BITRATE,
+    protection: TitleProtection | None = None,
+) -> None:
     for rendition in (*presentation.video, *presentation.audio):
         folder = out / rendition.path
         (folder / MEDIA_PLAYLIST).write_text(
@@ -141,7 +165,8 @@ def write_manifests(presentation: Presentation, out: Path, protection: TitleProt
         if rendition.kind == "video":
             iframes = hls.iframe_playlist(rendition)
             (folder / IFRAME_PLAYLIST).write_text(signal_media_playlist(iframes, rendition, protection))
-    (out / MASTER_PLAYLIST).write_text(signal_master_playlist(hls.master_playlist(presentation), protection))
+    master = hls.master_playlist(presentation, start_bitrate)
+    (out / MASTER_PLAYLIST).write_text(signal_master_playlist(master, protection))
     (out / MPD_NAME).write_text(signal_mpd(dash.render_mpd(presentation), protection))
 
 

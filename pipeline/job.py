@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from encoder.encode import SourceMedia, plan_job, run_job
-from encoder.ladder import Ladder, SourceGeometry, load_ladder
+from encoder.ladder import Ladder, PlannedRung, SourceGeometry, load_ladder
 from ingest.catalog import Catalog, TitleRecord
 from ingest.probe import MasterInfo
 from packager.package import EncodedTrack, package
@@ -46,10 +46,18 @@ def source_media(path: Path, info: MasterInfo) -> SourceMedia:
     )
 
 
-def version_id(master_sha256: str, ladder: Ladder, segment_seconds: Fraction) -> str:
+def version_id(master_sha256: str, ladder: Ladder, segment_seconds: Fraction, start_bitrate: int) -> str:
     """A version folder name that changes whenever the input or the output's shape does."""
-    shape = json.dumps({"ladder": asdict(ladder), "segment": str(segment_seconds)}, sort_keys=True)
+    shape = json.dumps(
+        {"ladder": asdict(ladder), "segment": str(segment_seconds), "start_bitrate": start_bitrate},
+        sort_keys=True,
+    )
     return "v" + hashlib.sha256(f"{master_sha256}:{shape}".encode()).hexdigest()[:12]
+
+
+def _rung_record(rung: PlannedRung) -> dict[str, object]:
+    """A planned rung as JSON: the sample aspect ratio as ``num:den``."""
+    return {**asdict(rung), "sar": f"{rung.sar.numerator}:{rung.sar.denominator}"}
 
 
 def media_prefix(title: str, version: str) -> str:
@@ -66,7 +74,7 @@ def run_title(
     catalog = Catalog(store)
     record = catalog.get(title)
     ladder = load_ladder(settings.ladder)
-    version = version_id(record.master_sha256, ladder, settings.segment_seconds)
+    version = version_id(record.master_sha256, ladder, settings.segment_seconds, settings.start_bitrate)
     if record.status == "published" and record.published_version == version:
         return record
     info = MasterInfo.from_dict(record.probe)
@@ -78,7 +86,7 @@ def run_title(
             store.download(record.master_key, master)
         job = plan_job(source_media(master, info), ladder, scratch / "encoded")
         record = record.with_status(
-            "encoding", version=version, error=None, ladder=[asdict(r) for r in job.rungs]
+            "encoding", version=version, error=None, ladder=[_rung_record(r) for r in job.rungs]
         )
         catalog.save(record)
         encoded = run_job(runner, settings.ffmpeg_exe(), job, info.duration, on_progress)
@@ -86,7 +94,7 @@ def run_title(
         record = record.with_status("packaging")
         catalog.save(record)
         tracks = [EncodedTrack(r.kind, r.id, r.path, r.language) for r in encoded]
-        presentation = package(tracks, scratch / "packaged", settings.segment_seconds)
+        presentation = package(tracks, scratch / "packaged", settings.segment_seconds, settings.start_bitrate)
         publish(store, scratch / "packaged", media_prefix(title, version))
 
         renditions = [

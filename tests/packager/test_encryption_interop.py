@@ -95,7 +95,7 @@ def titles(tmp_path_factory: pytest.TempPathFactory, renditions: dict[str, Path]
                 key_uri="https://license.example/keys/{kid}",
                 fairplay_uri="skd://fairplay.example/key" if scheme == "cbcs" else None,
             )
-        package(_tracks(renditions), folder, Fraction(2), encryption)
+        package(_tracks(renditions), folder, Fraction(2), encryption=encryption)
         out[scheme] = folder
     return out
 
