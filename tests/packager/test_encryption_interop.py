@@ -15,6 +15,7 @@ import pytest
 
 from bench.shaka import shaka_packager
 from drm.keys import ContentKey
+from encoder.ffmpeg_args import AUDIO_MOVFLAGS, VIDEO_MOVFLAGS
 from packager.decrypt import decrypt_file
 from packager.isobmff.box import child, iter_boxes
 from packager.isobmff.protection import ProtectionSchemeInfo
@@ -43,8 +44,6 @@ def renditions(tmp_path_factory: pytest.TempPathFactory, ffmpeg_exe: str) -> dic
     """A 640x360 H.264 rendition and an AAC one, 4 s, fragmented as vodpipe's encoder writes them."""
     folder = tmp_path_factory.mktemp("renditions")
     video, audio = folder / "video.mp4", folder / "audio.mp4"
-    video_flags = "+frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets"
-    audio_flags = "+frag_keyframe+empty_moov+default_base_moof"
     lavfi = [
         "-f",
         "lavfi",
@@ -59,9 +58,9 @@ def renditions(tmp_path_factory: pytest.TempPathFactory, ffmpeg_exe: str) -> dic
         [ffmpeg_exe, "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *lavfi,
          "-map", "0:v", "-t", "4", "-c:v", "libx264", "-preset", "ultrafast", "-g", "60", "-keyint_min", "60",
          "-sc_threshold", "0", "-pix_fmt", "yuv420p", "-video_track_timescale", "90000",
-         "-movflags", video_flags, "-f", "mp4", str(video),
+         "-movflags", VIDEO_MOVFLAGS, "-f", "mp4", str(video),
          "-map", "1:a", "-t", "4", "-c:a", "aac", "-ac", "2",
-         "-movflags", audio_flags, "-frag_duration", "2000000", "-f", "mp4", str(audio)],
+         "-movflags", AUDIO_MOVFLAGS, "-frag_duration", "2000000", "-f", "mp4", str(audio)],
         check=True,
     )  # fmt: skip
     return {"video": video, "audio": audio}
@@ -191,6 +190,9 @@ def test_init_and_fragments_carry_the_protection_boxes(titles: dict[str, Path], 
         assert (sinf.tenc.per_sample_iv_size, len(sinf.tenc.constant_iv)) == (0, 16)
     moov = child(init, "moov")
     assert moov is not None
+    audio_init = (titles[scheme] / "audio/en/init.mp4").read_bytes()
+    assert child(audio_init, "moov/trak/edts/elst") is not None  # the AAC priming edit survives
+    assert child(audio_init, "moov/trak/mdia/minf/stbl/stsd") is not None
     systems = [ProtectionSystemHeader.parse(b) for b in iter_boxes(moov.payload) if b.type == "pssh"]
     assert [str(p.system_id)[:8] for p in systems] == ["1077efec", "edef8ba9", "9a04f079"]
     assert systems[0].kids == (KEY.kid, AUDIO_KEY.kid)
