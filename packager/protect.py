@@ -60,8 +60,9 @@ class Encryption:
 
     ``keys`` maps each track class to its key (``drm.keys.keys_for`` makes such a map).
     ``license_url`` is the ClearKey license server (DASH ``dashif:Laurl``, HLS
-    ``KEYFORMAT="org.w3.clearkey"``); ``key_uri`` an HLS ``identity`` key URI with ``{kid}``
-    (32 hex digits) in it, which returns the raw key; ``fairplay_uri`` the ``skd://`` URI of the
+    ``KEYFORMAT="org.w3.clearkey"``, e.g. ``drm.license.clearkey_url(base)``); ``key_uri`` gives
+    a KID's HLS ``identity`` key URI, which returns the raw key (e.g.
+    ``functools.partial(drm.license.aes128_key_uri, base)``); ``fairplay_uri`` the ``skd://`` URI of the
     FairPlay key server. ``hls_clearkey`` chooses the HLS ClearKey KEYFORMATs (see hls_keys).
     """
 
@@ -69,7 +70,7 @@ class Encryption:
     keys: Mapping[TrackClass, ContentKey]
     systems: tuple[KeySystem, ...] = DEFAULT_SYSTEMS
     license_url: str | None = None
-    key_uri: str | None = None
+    key_uri: Callable[[bytes], str] | None = field(default=None, repr=False)
     fairplay_uri: str | None = None
     hls_clearkey: tuple[str, ...] | None = None
     random_bytes: RandomBytes = field(default=secrets.token_bytes, repr=False)

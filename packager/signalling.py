@@ -79,7 +79,7 @@ def hls_keys(protection: TitleProtection, kid: bytes) -> list[str]:
         if CLEARKEY_KEYFORMAT in clearkey and enc.license_url:
             out.append((enc.license_url, CLEARKEY_KEYFORMAT, True))
         if IDENTITY_KEYFORMAT in clearkey and enc.key_uri:
-            out.append((enc.key_uri.format(kid=kid.hex()), IDENTITY_KEYFORMAT, True))
+            out.append((enc.key_uri(kid), IDENTITY_KEYFORMAT, True))
     if "widevine" in enc.systems:
         box = base64.b64encode(pssh_box("widevine", [kid], enc.scheme)).decode()
         out.append((f"data:text/plain;base64,{box}", f"urn:uuid:{WIDEVINE}", True))

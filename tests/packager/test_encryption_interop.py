@@ -91,7 +91,7 @@ def titles(tmp_path_factory: pytest.TempPathFactory, renditions: dict[str, Path]
                 scheme,  # type: ignore[arg-type]
                 {"sd": KEY, "audio": AUDIO_KEY},
                 license_url="https://license.example/clearkey",
-                key_uri="https://license.example/keys/{kid}",
+                key_uri=lambda kid: f"https://license.example/keys/{kid.hex()}",
                 fairplay_uri="skd://fairplay.example/key" if scheme == "cbcs" else None,
             )
         package(_tracks(renditions), folder, Fraction(2), encryption=encryption)

@@ -35,7 +35,7 @@ def protection(scheme: str, **options: object) -> TitleProtection:
         scheme,  # type: ignore[arg-type]
         {"sd": SD, "hd": HD, "audio": AUDIO},
         license_url=LICENSE,
-        key_uri="https://license.example/keys/{kid}",
+        key_uri=lambda kid: f"https://license.example/keys/{kid.hex()}",
         **options,  # type: ignore[arg-type]
     )
     return TitleProtection(encryption, KIDS)
