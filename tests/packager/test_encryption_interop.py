@@ -23,6 +23,7 @@ from packager.isobmff.pssh import ProtectionSystemHeader
 from packager.isobmff.sample_aux import AuxInfoOffsets, AuxInfoSizes, SampleEncryptionBox
 from packager.package import EncodedTrack, package
 from packager.protect import Encryption
+from vodpipe.errors import PackagingError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -214,3 +215,13 @@ def test_init_and_fragments_carry_the_protection_boxes(titles: dict[str, Path], 
         assert offset == senc_at + 16
         assert segment[moof.offset + offset - 12 : moof.offset + offset - 8] == b"senc"
         assert all(s.subsamples for s in senc.samples)
+
+
+def test_decrypting_without_the_key_names_the_kid(titles: dict[str, Path]) -> None:
+    with pytest.raises(PackagingError, match=f"no key for KID {KEY.kid_hex}"):
+        decrypt_file(_joined(titles["cenc"], RENDITIONS["video"]), {AUDIO_KEY.kid: AUDIO_KEY.key})
+
+
+def test_a_clear_file_passes_through_decryption_unchanged(titles: dict[str, Path]) -> None:
+    clear = _joined(titles["clear"], RENDITIONS["video"])
+    assert decrypt_file(clear, KEYS) == clear
