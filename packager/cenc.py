@@ -56,6 +56,13 @@ def counter_ivs(start: bytes | None = None) -> IvSource:
     return next_iv
 
 
+Key = bytes | algorithms.AES  # a caller encrypting many samples passes the AES object, made once
+
+
+def _aes(key: Key) -> algorithms.AES:
+    return key if isinstance(key, algorithms.AES) else algorithms.AES(key)
+
+
 def _ranges(size: int, subsamples: Sequence[Subsample] | None) -> list[tuple[int, int]]:
     """(start, end) of each protected range, checked against the sample's size."""
     if not subsamples:
@@ -71,15 +78,15 @@ def _ranges(size: int, subsamples: Sequence[Subsample] | None) -> list[tuple[int
     return out
 
 
-def _ctr(key: bytes, iv: bytes, data: bytes, ranges: list[tuple[int, int]]) -> bytes:
+def _ctr(key: Key, iv: bytes, data: bytes, ranges: list[tuple[int, int]]) -> bytes:
     counter = iv + bytes(BLOCK - len(iv)) if len(iv) == CENC_IV_SIZE else iv
     if len(counter) != BLOCK:
         raise ValueError(f"a cenc IV is 8 or 16 bytes, got {len(iv)}")
     if ranges == [(0, len(data))]:
-        return Cipher(algorithms.AES(key), modes.CTR(counter)).encryptor().update(data)
+        return Cipher(_aes(key), modes.CTR(counter)).encryptor().update(data)
     view = memoryview(data)
     stream = b"".join(view[a:b] for a, b in ranges)
-    crypted = memoryview(Cipher(algorithms.AES(key), modes.CTR(counter)).encryptor().update(stream))
+    crypted = memoryview(Cipher(_aes(key), modes.CTR(counter)).encryptor().update(stream))
     out = bytearray(data)
     pos = 0
     for a, b in ranges:
@@ -96,7 +103,7 @@ def _pattern_columns(whole: int, crypt: int, skip: int) -> tuple[int, int, int]:
 
 
 def _cbc(
-    key: bytes,
+    key: Key,
     iv: bytes,
     data: bytes,
     ranges: list[tuple[int, int]],
@@ -106,12 +113,13 @@ def _cbc(
     if len(iv) != BLOCK:
         raise ValueError(f"a cbcs IV is 16 bytes, got {len(iv)}")
     crypt, skip = pattern
+    algorithm = _aes(key)
     out = bytearray(data)
     for a, b in ranges:
         whole = (b - a) // BLOCK  # §10.4.2: a trailing partial block is left clear
         if whole == 0:
             continue
-        cipher = Cipher(algorithms.AES(key), modes.CBC(iv))
+        cipher = Cipher(algorithm, modes.CBC(iv))
         ctx = cipher.encryptor() if encrypt else cipher.decryptor()
         if not skip:  # 0:0 or N:0: every whole block, one contiguous run
             out[a : a + whole * BLOCK] = ctx.update(bytes(out[a : a + whole * BLOCK]))
@@ -134,7 +142,7 @@ def _cbc(
 
 
 def encrypt_sample(
-    key: bytes,
+    key: Key,
     iv: bytes,
     data: bytes,
     subsamples: Sequence[Subsample] | None,
@@ -149,7 +157,7 @@ def encrypt_sample(
 
 
 def decrypt_sample(
-    key: bytes,
+    key: Key,
     iv: bytes,
     data: bytes,
     subsamples: Sequence[Subsample] | None,

@@ -12,6 +12,8 @@ import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from cryptography.hazmat.primitives.ciphers import algorithms
+
 from drm.keys import ContentKey, RandomBytes, TrackClass, track_class
 from drm.systems import KeySystem, pssh_box
 from packager.cenc import (
@@ -126,6 +128,7 @@ class TrackProtector:
         self.scheme = encryption.scheme
         self.original_format = entry.fourcc
         self.key = encryption.key_for("video" if header.handler == "vide" else "audio", height)
+        self._aes = algorithms.AES(self.key.key)
         self.length_size: int | None = None
         self.hevc = False
         config = _NAL_CONFIG.get(entry.fourcc)
@@ -169,7 +172,7 @@ class TrackProtector:
         for sample in samples:
             iv = self._ivs()
             subsamples = self.subsamples(sample.data)
-            data.append(encrypt_sample(self.key.key, iv, sample.data, subsamples, self.scheme, self.pattern))
+            data.append(encrypt_sample(self._aes, iv, sample.data, subsamples, self.scheme, self.pattern))
             # Under cbcs the IV is the constant one in tenc, and senc carries none (§10.4.1).
             entries.append(
                 SampleEncryption(
