@@ -196,3 +196,8 @@ def test_encrypted_manifests_match_their_golden_files(
     for rendition in (VIDEO_720, AUDIO_EN):
         text = signal_media_playlist(hls.media_playlist(rendition), rendition, title)
         golden(f"encrypted/{scheme}/{rendition.path}/index.m3u8", text)
+
+
+def test_an_unknown_scheme_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="unknown encryption scheme 'cens': use cenc or cbcs"):
+        Encryption("cens", {"all": SD})  # type: ignore[arg-type]
