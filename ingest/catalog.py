@@ -50,6 +50,7 @@ class TitleRecord:
     ladder: list[dict[str, Any]] = field(default_factory=list)
     renditions: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    progress: dict[str, float] = field(default_factory=dict)  # stage -> percent done
     updated_at: str = field(default_factory=_now)
 
     def with_status(self, status: Status, **changes: Any) -> TitleRecord:

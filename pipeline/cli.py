@@ -23,7 +23,7 @@ from origin.cache_policy import CachePolicy
 from origin.play import PlayerAssets
 from pipeline.settings import Settings, current_settings
 from storage.local import LocalStore
-from vodpipe.errors import RequestError, VodpipeError
+from vodpipe.errors import ConfigError, RequestError, VodpipeError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -127,6 +127,22 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.broker_url:
+        raise ConfigError("a worker needs a broker: set VODPIPE_BROKER_URL (e.g. redis://localhost:6379/0)")
+    from pipeline.celery_app import celery_app
+
+    concurrency, threads = settings.worker_slots(os.cpu_count() or 1)
+    concurrency = args.concurrency or concurrency
+    print(f"worker: {concurrency} task(s) at once, {threads} FFmpeg thread(s) each", flush=True)
+    argv = ["worker", "--loglevel", args.loglevel, "--concurrency", str(concurrency), "--pool", "prefork"]
+    argv += ["--without-mingle", "--without-gossip"]  # nothing to sync: all state is in Redis
+    if args.name:
+        argv += ["--hostname", args.name]
+    celery_app.worker_main(argv)
+    return 0
+
+
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     from bench.encode import bench_encode
 
@@ -184,6 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="print a title's record")
     p.add_argument("title")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("worker", help="run a Celery worker that encodes, packages and publishes titles")
+    p.add_argument("--name", help="worker name, e.g. encoder1@%%h (default: celery@HOST)")
+    p.add_argument("--concurrency", type=int, help="tasks at once (default: VODPIPE_WORKER_CONCURRENCY)")
+    p.add_argument("--loglevel", default="info", choices=["debug", "info", "warning", "error"])
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("bench", help="benchmarks that print JSON")
     bench = p.add_subparsers(dest="bench", required=True)
