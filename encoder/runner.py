@@ -59,6 +59,8 @@ class SubprocessRunner:
         finally:
             status = proc.wait()
             reader.join()
+            proc.stdout.close()  # unclosed pipes would leak a file descriptor per encode
+            proc.stderr.close()
         if status < 0:
             raise FFmpegKilledError(f"ffmpeg was killed by signal {-status}")
         if status != 0:
