@@ -144,9 +144,17 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
-    from bench.encode import bench_encode
+    master = Path(args.master) if args.master else None
+    if args.workers is not None:
+        from bench.chunked import bench_chunked
 
-    report = bench_encode(settings, Path(args.master) if args.master else None, args.runs)
+        if args.workers < 1:
+            raise ConfigError(f"--workers must be at least 1, got {args.workers}")
+        report = bench_chunked(settings, master, args.runs, args.workers, args.chunk_seconds)
+    else:
+        from bench.encode import bench_encode
+
+        report = bench_encode(settings, master, args.runs)
     print(json.dumps(report, indent=2))
     return 0
 
@@ -212,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
     b = bench.add_parser("encode", help="our ladder encode against one plain FFmpeg command")
     b.add_argument("--master", help="master to encode (default: a generated 10 s 1080p master)")
     b.add_argument("--runs", type=int, default=3)
+    b.add_argument(
+        "--workers",
+        type=int,
+        help="measure chunked encoding on N workers against one FFmpeg (default master: 30 s 1080p)",
+    )
+    b.add_argument("--chunk-seconds", type=float, help="chunk length (default: VODPIPE_CHUNK_SECONDS)")
     b.set_defaults(func=cmd_bench)
     return parser
 
