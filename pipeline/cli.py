@@ -22,7 +22,7 @@ from origin.app import make_app
 from origin.cache_policy import CachePolicy
 from origin.play import PlayerAssets
 from pipeline.settings import Settings, current_settings
-from storage.local import LocalStore
+from pipeline.store import make_store
 from vodpipe.errors import ConfigError, RequestError, VodpipeError
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def ingest_and_process(settings: Settings, path: Path, title: str | None) -> tup
     """Ingest, then run the job (in-process on the embedded default). Returns title and version."""
     from pipeline.tasks import process_title  # imports Celery only for commands that use it
 
-    store = LocalStore(settings.data_dir)
+    store = make_store(settings)
     name = validate_title(title) if title else title_from_filename(path.name)
     outcome = ingest_master(store, path, name, MasterLimits())
     if not outcome.is_new and outcome.record.status == "published":
@@ -60,7 +60,7 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
-    record = Catalog(LocalStore(settings.data_dir)).get(validate_title(args.title))
+    record = Catalog(make_store(settings)).get(validate_title(args.title))
     print(json.dumps(asdict(record), indent=2, sort_keys=True))
     return 0
 
@@ -71,7 +71,7 @@ async def _serve(
     port: int,
     title_version: tuple[str, str] | None = None,
 ) -> None:
-    store = LocalStore(settings.data_dir)
+    store = make_store(settings)
     policy = CachePolicy(settings.manifest_max_age, settings.manifest_edge_max_age)
     players = PlayerAssets(settings.players_dir) if settings.players_dir else None
     runner = web.AppRunner(make_app(store, policy, players))
@@ -85,7 +85,8 @@ async def _serve(
         raise VodpipeError(f"cannot listen on {host}:{port}: {reason}") from None
     bound = runner.addresses[0][1] if runner.addresses else port
     base = settings.public_url or f"http://{host}:{bound}"
-    print(f"origin: serving {settings.data_dir}/media at {base}/media/", flush=True)
+    source = f"s3://{settings.s3_bucket}" if settings.store == "s3" else str(settings.data_dir)
+    print(f"origin: serving {source}/media at {base}/media/", flush=True)
     if title_version:
         print(f"player: {base}/play/{title_version[0]}", flush=True)
         for kind, url in _urls(settings, *title_version, base=base).items():

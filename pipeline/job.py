@@ -38,6 +38,7 @@ from ingest.catalog import Catalog, TitleRecord
 from ingest.probe import MasterInfo
 from packager.package import EncodedTrack, package
 from packager.publish import publish
+from pipeline.workspace import all_stored, chunk_key, clear, packaged_prefix, rendition_key, work_prefix
 from vodpipe.errors import InvalidMasterError, TransientError, VodpipeError
 
 if TYPE_CHECKING:
@@ -79,22 +80,6 @@ def media_prefix(title: str, version: str) -> str:
     return f"media/{title}/{version}"
 
 
-def work_prefix(title: str, version: str) -> str:
-    return f"work/{title}/{version}"
-
-
-def chunk_key(title: str, version: str, index: int, name: str) -> str:
-    return f"{work_prefix(title, version)}/chunks/{index:05d}/{name}"
-
-
-def rendition_key(title: str, version: str, name: str) -> str:
-    return f"{work_prefix(title, version)}/renditions/{name}"
-
-
-def packaged_prefix(title: str, version: str) -> str:
-    return f"{work_prefix(title, version)}/packaged"
-
-
 StageProgress = Callable[[str, float], None]
 
 
@@ -123,14 +108,17 @@ class TitlePlan:
 
 
 def update_title(ctx: JobContext, title: str, **changes: Any) -> TitleRecord:
-    """Read, change and write a title record: the one place stage updates go through."""
-    record = ctx.catalog.get(title)
-    if "progress" in changes:
-        changes["progress"] = {**record.progress, **changes["progress"]}
-    status = changes.pop("status", record.status)
-    updated = record.with_status(status, **changes)
-    ctx.catalog.save(updated)
-    return updated
+    """Compare-and-swap ``changes`` onto the title record; progress entries are merged, so
+    chunk tasks that finish at the same moment on different hosts lose no update."""
+
+    def change(record: TitleRecord) -> TitleRecord:
+        fields = dict(changes)
+        if "progress" in fields:
+            fields["progress"] = {**record.progress, **fields["progress"]}
+        status = fields.pop("status", record.status)
+        return record.with_status(status, **fields)
+
+    return ctx.catalog.update(title, change)
 
 
 def report(ctx: JobContext, title: str, stage: str, percent: float) -> None:
@@ -141,13 +129,11 @@ def report(ctx: JobContext, title: str, stage: str, percent: float) -> None:
 
 def fail_title(store: ObjectStore, title: str, exc: BaseException) -> None:
     """Record why the title failed, so it never stays 'encoding'."""
-    catalog = Catalog(store)
-    record = catalog.find(title)
-    if record is None:
-        return
     internal = f"internal error: {type(exc).__name__}: {exc}"
     reason = exc.message if isinstance(exc, VodpipeError) else internal
-    catalog.save(record.with_status("failed", error=reason))
+    catalog = Catalog(store)
+    if catalog.find(title) is not None:
+        catalog.update(title, lambda record: record.with_status("failed", error=reason))
 
 
 def _ladder(settings: Settings) -> Ladder:
@@ -170,14 +156,12 @@ def plan_title(ctx: JobContext, title: str, workers: int) -> TitlePlan | None:
     job = _encode_job(ctx, record, Path("master"), Path("out"))
     frames = info.video.frame_count if info.video else 0
     strategy, chunks = choose_strategy(job, frames, workers, ChunkPolicy(ctx.settings.chunk_seconds))
-    ctx.catalog.save(
-        record.with_status(
-            "encoding",
-            version=version,
-            error=None,
-            ladder=[asdict(r) for r in job.rungs],
-            progress=dict.fromkeys(STAGES, 0.0),
-        )
+    ladder = [asdict(r) for r in job.rungs]
+    ctx.catalog.update(
+        title,
+        lambda r: r.with_status(
+            "encoding", version=version, error=None, ladder=ladder, progress=dict.fromkeys(STAGES, 0.0)
+        ),
     )
     return TitlePlan(title, version, strategy, chunks)
 
@@ -210,10 +194,6 @@ def _renditions(job: EncodeJob) -> list[EncodedRendition]:
     return video_renditions(job) + audio_renditions(job)
 
 
-def _all_exist(store: ObjectStore, keys: list[str]) -> bool:
-    return all(store.exists(k) for k in keys)
-
-
 def encode_whole(ctx: JobContext, title: str, version: str) -> None:
     """One FFmpeg decodes the master once and encodes every rung and the audio."""
     record = ctx.catalog.get(title)
@@ -221,7 +201,7 @@ def encode_whole(ctx: JobContext, title: str, version: str) -> None:
         job = _encode_job(ctx, record, _master(ctx, record), scratch)
         names = [r.path.name for r in _renditions(job)]
         keys = [rendition_key(title, version, n) for n in names]
-        if not _all_exist(ctx.store, keys):
+        if not all_stored(ctx.store, keys):
             info = MasterInfo.from_dict(record.probe)
             for rendition in run_job(ctx.runner, _exe(ctx), job, info.duration, ctx.on_ffmpeg_progress):
                 ctx.store.put_file(rendition_key(title, version, rendition.path.name), rendition.path)
@@ -239,7 +219,7 @@ def encode_chunk(ctx: JobContext, title: str, version: str, chunk: Chunk, total:
     with _scratch(ctx, title) as scratch:
         job = _encode_job(ctx, record, _master(ctx, record), scratch)
         keys = [chunk_key(title, version, chunk.index, r.path.name) for r in video_renditions(job)]
-        if not _all_exist(ctx.store, keys):
+        if not all_stored(ctx.store, keys):
             for rendition in run_chunk(ctx.runner, _exe(ctx), job, chunk, ctx.on_ffmpeg_progress):
                 key = chunk_key(title, version, chunk.index, rendition.path.name)
                 ctx.store.put_file(key, rendition.path)
@@ -254,7 +234,7 @@ def encode_audio(ctx: JobContext, title: str, version: str) -> None:
     with _scratch(ctx, title) as scratch:
         job = _encode_job(ctx, record, _master(ctx, record), scratch)
         keys = [rendition_key(title, version, r.path.name) for r in audio_renditions(job)]
-        if not _all_exist(ctx.store, keys):
+        if not all_stored(ctx.store, keys):
             for rendition in run_audio(ctx.runner, _exe(ctx), job, info.duration):
                 ctx.store.put_file(rendition_key(title, version, rendition.path.name), rendition.path)
 
@@ -344,6 +324,5 @@ def publish_title(ctx: JobContext, title: str, version: str) -> TitleRecord:
         renditions=renditions,
         progress=dict.fromkeys(STAGES, 100.0),
     )
-    for key in list(ctx.store.list(work_prefix(title, version) + "/")):
-        ctx.store.delete(key)  # intermediate files: the published version is final
+    clear(ctx.store, title, version)  # intermediate files: the published version is final
     return record

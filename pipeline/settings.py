@@ -49,6 +49,29 @@ def _positive(value: str) -> int:
     return number
 
 
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return value
+
+    return parse
+
+
+def _part_size(value: str) -> int:
+    size = int(value)
+    if size < 5 << 20:  # S3 refuses multipart parts under 5 MiB (all but the last)
+        raise ValueError("must be at least 5242880 bytes (5 MiB), S3's smallest part")
+    return size
+
+
+def _attempts(value: str) -> int:
+    attempts = int(value)
+    if not 1 <= attempts <= 20:
+        raise ValueError("must be between 1 and 20")
+    return attempts
+
+
 def _nonnegative(value: str) -> int:
     number = int(value)
     if number < 0:
@@ -64,8 +87,9 @@ class Setting:
     doc: str
 
 
-def _setting(default: T, parse: Callable[[str], Any], doc: str) -> T:
-    return field(default=default, metadata={"setting": Setting(parse, doc)})
+def _setting(default: T, parse: Callable[[str], Any], doc: str, *, secret: bool = False) -> T:
+    # A secret is left out of repr(), so printing or logging the settings never shows it.
+    return field(default=default, repr=not secret, metadata={"setting": Setting(parse, doc)})
 
 
 @dataclass(frozen=True)
@@ -95,6 +119,17 @@ class Settings:
         5 * 3600, _positive, "Seconds before Redis redelivers a task whose worker died."
     )
     players_dir: Path | None = _setting(None, Path, "Folder with the npm players (default: player_test).")
+    store: str = _setting("local", _choice("local", "s3"), "Object store: `local` (DATA_DIR) or `s3`.")
+    s3_bucket: str | None = _setting(None, str, "S3 bucket (required with STORE=s3).")
+    s3_endpoint_url: str | None = _setting(None, str, "S3-compatible endpoint (MinIO...); default AWS.")
+    s3_region: str | None = _setting(None, str, "S3 region; default: boto3's (AWS_DEFAULT_REGION).")
+    s3_access_key_id: str | None = _setting(None, str, "S3 access key; default: boto3's chain (AWS_*).")
+    s3_secret_access_key: str | None = _setting(
+        None, str, "S3 secret key; default: boto3's chain. Never logged.", secret=True
+    )
+    s3_multipart_threshold: int = _setting(8 << 20, _part_size, "Bytes above which uploads are multipart.")
+    s3_retry_mode: str = _setting("standard", _choice("standard", "adaptive"), "botocore retry mode.")
+    s3_max_attempts: int = _setting(5, _attempts, "Attempts per S3 request, the first included.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

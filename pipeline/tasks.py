@@ -5,9 +5,9 @@ The job is a canvas::
     process_title (plan) -> encode_whole                          -> package -> publish
                          -> chord(encode_chunk x N, encode_audio) -> assemble -> package -> publish
 
-Transient failures (a killed FFmpeg, a store that is down) are retried with backoff; any other
-error fails the title at once with its reason (``on_failure``), and a chord whose chunk failed
-never assembles.
+Transient failures (a killed FFmpeg, a store that is down, a chunk not stored yet) are retried
+with backoff; any other error fails the title at once with its reason (``on_failure``), and a
+chord whose chunk failed never assembles.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from pipeline import job
 from pipeline.celery_app import celery_app
 from pipeline.console import progress_printer
 from pipeline.settings import current_settings
-from storage.local import LocalStore
-from vodpipe.errors import TransientError
+from pipeline.store import make_store
+from vodpipe.errors import StoreUnavailableError, TransientError
 
 
 class TitleTask(Task):  # type: ignore[misc]
@@ -35,7 +35,7 @@ class TitleTask(Task):  # type: ignore[misc]
 
     acks_late = True
     reject_on_worker_lost = True
-    autoretry_for = (TransientError,)
+    autoretry_for = (TransientError, StoreUnavailableError)
     retry_backoff = 2
     retry_backoff_max = 120
     retry_jitter = True
@@ -50,7 +50,7 @@ class TitleTask(Task):  # type: ignore[misc]
             if not eager:  # eager tasks have no result backend to hold their state
                 self.update_state(state="PROGRESS", meta={"title": title, stage: percent})
 
-        store = LocalStore(settings.data_dir)
+        store = make_store(settings)
         return job.JobContext(
             settings, store, SubprocessRunner(), threads, progress_printer(title), on_stage
         )
@@ -68,7 +68,7 @@ class TitleTask(Task):  # type: ignore[misc]
     def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         """Called once, when the task fails for good (not between retries)."""
         if args:
-            job.fail_title(LocalStore(current_settings().data_dir), str(args[0]), exc)
+            job.fail_title(make_store(current_settings()), str(args[0]), exc)
 
 
 def _summary(title: str, status: str, version: str | None) -> dict[str, Any]:

@@ -88,6 +88,23 @@ class ObjectNotFoundError(StorageError, KeyError):
         return self.message
 
 
+class StoreUnavailableError(StorageError, ConnectionError):
+    """The store is unreachable or answered 5xx after retries: transient, worth retrying later."""
+
+    status = 503
+    problem_type = "https://vodpipe.dev/problems/store-unavailable"
+    title = "Store unavailable"
+    retry_after: ClassVar[int] = 5  # seconds; the origin's 503 carries it as Retry-After
+
+
+class WriteConflictError(StorageError):
+    """A conditional write lost: the object changed (or appeared) since it was read."""
+
+    status = 409
+    problem_type = "https://vodpipe.dev/problems/write-conflict"
+    title = "Write conflict"
+
+
 class TitleNotFoundError(VodpipeError, LookupError):
     status = 404
     problem_type = "https://vodpipe.dev/problems/title-not-found"
