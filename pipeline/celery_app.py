@@ -27,7 +27,12 @@ def make_celery(settings: Settings) -> Celery:
         result_extended=True,
         # Redis redelivers an unacknowledged task after this long: how soon the work of a dead
         # worker resumes elsewhere. It must exceed the longest task, or a live one runs twice.
-        broker_transport_options={"visibility_timeout": settings.visibility_timeout},
+        # Kombu looks for overdue tasks on every tenth tick of this interval (default 10 s, so
+        # every 100 s); a short visibility timeout gets a tick to match.
+        broker_transport_options={
+            "visibility_timeout": settings.visibility_timeout,
+            "unacked_restore_interval": min(10, max(1, settings.visibility_timeout // 10)),
+        },
         broker_connection_retry_on_startup=True,
         task_serializer="json",
         result_serializer="json",
