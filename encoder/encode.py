@@ -113,14 +113,18 @@ def run_chunk(
     job: EncodeJob,
     chunk: Chunk,
     on_progress: ProgressCallback | None = None,
+    seconds: float | None = None,
 ) -> list[EncodedRendition]:
     """Encode one chunk's video into every rung (one decode); audio is encoded whole, apart.
+
+    ``seconds`` is the chunk's expected length, for progress (the last chunk's is open).
 
     Every rung must hold the chunk's frames exactly: fewer means the master ended or stopped
     decoding early, which no retry can mend.
     """
     job.out_dir.mkdir(parents=True, exist_ok=True)
-    seconds = float((chunk.frames or 0) / job.frame_rate)
+    if seconds is None:
+        seconds = float((chunk.frames or 0) / job.frame_rate)
     args = build_encode_args(ffmpeg_exe, job, chunk_window(job, chunk), audio=False)
     runner.run(args, seconds, on_progress)
     renditions = video_renditions(job)

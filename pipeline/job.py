@@ -220,7 +220,11 @@ def encode_chunk(ctx: JobContext, title: str, version: str, chunk: Chunk, total:
         job = _encode_job(ctx, record, _master(ctx, record), scratch)
         keys = [chunk_key(title, version, chunk.index, r.path.name) for r in video_renditions(job)]
         if not all_stored(ctx.store, keys):
-            for rendition in run_chunk(ctx.runner, _exe(ctx), job, chunk, ctx.on_ffmpeg_progress):
+            info = MasterInfo.from_dict(record.probe)
+            start = float(chunk.first_frame / job.frame_rate)
+            seconds = None if chunk.frames else info.duration - start  # the last chunk's length
+            progress = ctx.on_ffmpeg_progress
+            for rendition in run_chunk(ctx.runner, _exe(ctx), job, chunk, progress, seconds):
                 key = chunk_key(title, version, chunk.index, rendition.path.name)
                 ctx.store.put_file(key, rendition.path)
     done = sum(1 for k in ctx.store.list(f"{work_prefix(title, version)}/chunks/") if k.endswith(".mp4"))
