@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import ffmpeg
 
+from encoder.ladder import VUI_RATIO_MAX
+
 if TYPE_CHECKING:
     from fractions import Fraction
     from pathlib import Path
@@ -22,7 +24,11 @@ VIDEO_TIMESCALE = 90_000  # exact for 23.976, 24, 25, 29.97, 30, 50, 59.94 and 6
 # Fragmented MP4 that the packager re-cuts: an empty moov, a fragment per keyframe, and
 # signed composition offsets so that presentation starts at decode time 0 without edit lists.
 VIDEO_MOVFLAGS = "+frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets"
-AUDIO_MOVFLAGS = "+frag_keyframe+empty_moov+default_base_moof"
+# Audio: the AAC encoder's first packet starts before 0 (its priming, 1024 samples). With a
+# plain empty_moov FFmpeg shifts every timestamp by that much and the priming is presented;
+# delay_moov holds the moov back until the first packet is known, and FFmpeg writes the
+# priming into an edit list, which the packager carries into the CMAF header.
+AUDIO_MOVFLAGS = "+frag_keyframe+empty_moov+delay_moov+default_base_moof"
 # BT.2100 PQ/HLG to BT.709 SDR through linear light (zimg), Hable curve.
 TONEMAP: list[tuple[str, dict[str, Any]]] = [
     ("zscale", {"t": "linear", "npl": 100}),
@@ -81,6 +87,10 @@ def gop_frames(job: EncodeJob) -> int:
     return max(1, round(job.gop_seconds * job.frame_rate))
 
 
+def _ratio(value: Fraction) -> str:
+    return f"{value.numerator}/{value.denominator}"
+
+
 def _kbps(bits: int) -> str:
     return f"{math.ceil(bits / 1000)}k"
 
@@ -101,6 +111,9 @@ def _video_options(job: EncodeJob, rung: PlannedRung) -> dict[str, Any]:
         "force_key_frames": f"expr:eq(mod(n,{gop}),0)",
         "forced-idr": 1,
         "x264-params": f"keyint={2 * gop}:min-keyint={gop}:scenecut=0:open-gop=0",
+        # No CEA-608/708 captions carried over from the master's SEI: the HLS variants say
+        # CLOSED-CAPTIONS=NONE, which must stay true.
+        "a53cc": 0,
         "fps_mode": "passthrough",
         "video_track_timescale": VIDEO_TIMESCALE,
         "movflags": VIDEO_MOVFLAGS,
@@ -169,12 +182,12 @@ def _video_outputs(source: Any, job: EncodeJob, frames: int | None) -> list[Any]
     split = video.filter_multi_output("split", len(job.rungs))
     outputs = []
     for i, rung in enumerate(job.rungs):
-        scaled = (
-            split[i]
-            .filter("scale", rung.width, rung.height, flags="bicubic")
-            .filter("setsar", 1)
-            .filter("format", "yuv420p")
-        )
+        scaled = split[i].filter("scale", rung.width, rung.height, flags="bicubic")
+        if rung.sar == 1:
+            scaled = scaled.filter("setsar", 1)
+        else:  # a num/den is an expression that setsar rounds to max/max unless told otherwise
+            scaled = scaled.filter("setsar", _ratio(rung.sar), max=VUI_RATIO_MAX)
+        scaled = scaled.filter("format", "yuv420p")
         options = _video_options(job, rung)
         if frames is not None:
             options["frames:v"] = frames

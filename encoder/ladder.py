@@ -70,6 +70,11 @@ class PlannedRung:
     bitrate: int
     maxrate: int
     bufsize: int
+    sar: Fraction = Fraction(1)  # sample (pixel) aspect ratio, signalled in the H.264 VUI
+
+    @property
+    def display_aspect(self) -> Fraction:
+        return self.width * self.sar / self.height
 
 
 def _positive(table: dict[str, Any], key: str, where: str) -> int:
@@ -146,11 +151,37 @@ def display_size(source: SourceGeometry) -> tuple[Fraction, Fraction]:
     return width, height
 
 
+# A square-pixel size is used when one with the exact display aspect lies this close below the
+# rung's nominal height (16:9 at 240 lines: 416x234, as Apple's authoring spec lists it).
+SQUARE_PIXEL_SLACK = Fraction(1, 16)
+VUI_RATIO_MAX = 65_535  # H.264 VUI sar_width/sar_height are 16-bit (ISO/IEC 14496-10 E.1.1)
+
+
+def rung_size(aspect: Fraction, nominal: int) -> tuple[int, int, Fraction]:
+    """Even (long side, short side, sample aspect ratio) whose display aspect is ``aspect`` exactly.
+
+    ``aspect`` is long side over short side, in square pixels. With it reduced to p/q, a short
+    side h and long side h*p/q that are both even integers exist only for h a multiple of 2q;
+    the largest such h not above ``nominal`` is taken if it is within the slack. Otherwise the
+    nominal short side is kept, the long side rounded to even, and the small difference is
+    carried by a non-square sample aspect ratio (ISO/IEC 14496-10 VUI aspect_ratio_idc 255).
+    """
+    step = 2 * aspect.denominator
+    short = nominal - nominal % step
+    if short and short >= nominal * (1 - SQUARE_PIXEL_SLACK):
+        return int(short * aspect), short, Fraction(1)
+    short = _even(nominal)
+    long_ = _even(short * aspect)
+    # The VUI holds 16-bit terms: an aspect that needs more is approximated to within 2^-32.
+    return long_, short, (aspect * short / long_).limit_denominator(VUI_RATIO_MAX)
+
+
 def plan_ladder(ladder: Ladder, source: SourceGeometry) -> tuple[PlannedRung, ...]:
-    """Rungs that fit the source, sized to keep its aspect ratio with square pixels.
+    """Rungs that fit the source, each with exactly the source's display aspect ratio.
 
     A rung is dropped when its height exceeds the source's short side (never upscale). A source
-    smaller than every rung gets one rung at its own size with the lowest rung's bitrate.
+    smaller than every rung gets one rung at its own size with the lowest rung's bitrate. Sizes
+    are even, square-pixel where an exact one is near (see :func:`rung_size`).
     """
     width, height = display_size(source)
     short, long_ = (height, width) if height <= width else (width, height)
@@ -158,11 +189,13 @@ def plan_ladder(ladder: Ladder, source: SourceGeometry) -> tuple[PlannedRung, ..
     if not fitting:
         lowest = min(ladder.rungs, key=lambda r: r.height)
         fitting = [Rung(f"{_even(short)}p", _even(short), lowest.bitrate)]
+    aspect = long_ / short
     planned = []
     for rung in fitting:
-        s = _even(rung.height)
-        lng = _even(long_ * rung.height / short)
+        lng, s, sar = rung_size(aspect, rung.height)
         w, h = (lng, s) if height <= width else (s, lng)
+        if height > width:  # portrait: the pixel is as wide as tall rotated, so the ratio inverts
+            sar = 1 / sar
         planned.append(
             PlannedRung(
                 rung.name,
@@ -171,6 +204,7 @@ def plan_ladder(ladder: Ladder, source: SourceGeometry) -> tuple[PlannedRung, ..
                 rung.bitrate,
                 int(rung.bitrate * ladder.maxrate_factor),
                 int(rung.bitrate * ladder.bufsize_factor),
+                sar,
             )
         )
     return tuple(planned)

@@ -6,7 +6,7 @@ durations, one video AdaptationSet and one audio AdaptationSet per language.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from fractions import Fraction
 
 from mpegdash.nodes import (
     MPEGDASH,
@@ -20,10 +20,8 @@ from mpegdash.nodes import (
 )
 from mpegdash.parser import MPEGDASHParser
 
+from packager.bitrate import dash_bandwidth
 from packager.model import DASH_SEGMENT_TEMPLATE, INIT_NAME, Presentation, Rendition
-
-if TYPE_CHECKING:
-    from fractions import Fraction
 
 PROFILES = "urn:mpeg:dash:profile:isoff-live:2011,urn:mpeg:dash:profile:cmaf:2019"
 CHANNEL_SCHEME = "urn:mpeg:dash:23003:3:audio_channel_configuration:2011"
@@ -33,6 +31,11 @@ ROLE_SCHEME = "urn:mpeg:dash:role:2011"
 def iso_duration(seconds: Fraction) -> str:
     """xs:duration with microsecond precision, e.g. ``PT10.000000S``."""
     return f"PT{float(seconds):.6f}S"
+
+
+def microseconds(seconds: Fraction) -> Fraction:
+    """``seconds`` to the microsecond, exactly as :func:`iso_duration` writes it."""
+    return Fraction(f"{float(seconds):.6f}")
 
 
 def frame_rate(rate: Fraction) -> str:
@@ -60,6 +63,11 @@ def timeline(rendition: Rendition) -> SegmentTimeline:
     return result
 
 
+def ratio(value: Fraction) -> str:
+    """@sar and @par (§5.3.3.2, §5.3.7.2): ``num:den``."""
+    return f"{value.numerator}:{value.denominator}"
+
+
 def _template(rendition: Rendition) -> SegmentTemplate:
     template = SegmentTemplate()
     template.timescale = rendition.timescale
@@ -77,7 +85,7 @@ def _descriptor(scheme: str, value: str) -> Descriptor:
     return d
 
 
-def _video_set(renditions: tuple[Rendition, ...]) -> AdaptationSet:
+def _video_set(renditions: tuple[Rendition, ...], min_buffer: Fraction) -> AdaptationSet:
     aset = AdaptationSet()
     aset.id = 0
     aset.content_type = "video"
@@ -89,15 +97,19 @@ def _video_set(renditions: tuple[Rendition, ...]) -> AdaptationSet:
     rates = [r.frame_rate for r in renditions if r.frame_rate]
     if rates:
         aset.max_frame_rate = frame_rate(max(rates))
+    # DASH-IF IOP §3.2.4: @par shall be present; every rung has the master's display aspect.
+    aspects = {r.display_aspect for r in renditions}
+    if len(aspects) == 1:
+        aset.par = ratio(aspects.pop())
     aset.representations = []
     for r in sorted(renditions, key=lambda r: r.peak_bitrate):
         rep = Representation()
         rep.id = r.id
-        rep.bandwidth = r.peak_bitrate
+        rep.bandwidth = dash_bandwidth(r.sized, min_buffer)
         rep.codecs = r.codec
         rep.width = r.width
         rep.height = r.height
-        rep.sar = "1:1"
+        rep.sar = ratio(r.sar)
         if r.frame_rate:
             rep.frame_rate = frame_rate(r.frame_rate)
         rep.segment_templates = [_template(r)]
@@ -105,7 +117,7 @@ def _video_set(renditions: tuple[Rendition, ...]) -> AdaptationSet:
     return aset
 
 
-def _audio_set(index: int, rendition: Rendition) -> AdaptationSet:
+def _audio_set(index: int, rendition: Rendition, min_buffer: Fraction) -> AdaptationSet:
     aset = AdaptationSet()
     aset.id = index
     aset.content_type = "audio"
@@ -116,7 +128,7 @@ def _audio_set(index: int, rendition: Rendition) -> AdaptationSet:
     aset.roles = [_descriptor(ROLE_SCHEME, "main")]
     rep = Representation()
     rep.id = f"audio-{rendition.id}"
-    rep.bandwidth = rendition.peak_bitrate
+    rep.bandwidth = dash_bandwidth(rendition.sized, min_buffer)
     rep.codecs = rendition.codec
     rep.audio_sampling_rate = str(rendition.sample_rate)
     rep.audio_channel_configurations = [_descriptor(CHANNEL_SCHEME, str(rendition.channels))]
@@ -132,12 +144,15 @@ def render_mpd(presentation: Presentation) -> str:
     mpd.profiles = PROFILES
     mpd.media_presentation_duration = iso_duration(presentation.duration)
     mpd.max_segment_duration = iso_duration(presentation.max_segment_duration)
-    mpd.min_buffer_time = iso_duration(presentation.max_segment_duration)
+    # @minBufferTime: one segment of the longest kind; each @bandwidth is the smallest that the
+    # buffer model of §5.3.5.2 passes with it, as written (to the microsecond).
+    min_buffer = microseconds(presentation.max_segment_duration)
+    mpd.min_buffer_time = iso_duration(min_buffer)
     period = Period()
     period.id = "0"
     period.start = "PT0S"
-    period.adaptation_sets = [_video_set(presentation.video)]
-    period.adaptation_sets += [_audio_set(i + 1, a) for i, a in enumerate(presentation.audio)]
+    period.adaptation_sets = [_video_set(presentation.video, min_buffer)]
+    period.adaptation_sets += [_audio_set(i + 1, a, min_buffer) for i, a in enumerate(presentation.audio)]
     mpd.periods = [period]
     text: str = MPEGDASHParser.get_as_doc(mpd).toprettyxml(indent="  ", encoding="UTF-8").decode()
     return text

@@ -5,7 +5,7 @@ Pure functions: a :class:`Presentation` in, playlist text out.
 
 from __future__ import annotations
 
-from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import m3u8
 
@@ -16,15 +16,15 @@ from packager.model import (
     Presentation,
     Rendition,
     segment_name,
+    target_duration,
 )
 
+if TYPE_CHECKING:
+    from fractions import Fraction
+
 AUDIO_GROUP = "audio"
+DEFAULT_START_BITRATE = 2_000_000  # the variant a client starts on is the one nearest this
 HLS_VERSION = 7  # EXT-X-MAP in playlists without I-frames-only needs 6; 7 is Apple's floor
-
-
-def target_duration(durations: list[Fraction]) -> int:
-    """RFC 8216 §4.3.3.1: each EXTINF rounded to the nearest integer must not exceed this."""
-    return max(1, *(int(d + Fraction(1, 2)) for d in durations))
 
 
 def _playlist(segments: list[m3u8.Segment], durations: list[Fraction], *, iframes: bool) -> str:
@@ -75,7 +75,20 @@ def _language_name(code: str) -> str:
     return names.get(code, code)
 
 
-def master_playlist(presentation: Presentation) -> str:
+def variant_order(presentation: Presentation, start_bitrate: int) -> list[Rendition]:
+    """Video rungs in the order the multivariant playlist lists them.
+
+    Safari, and hls.js without a bandwidth estimate, start on the first variant listed; the
+    authoring spec advises a moderate one there. So the rung whose BANDWIDTH (with the audio) is
+    nearest ``start_bitrate`` comes first (the lower one on a tie), the rest from the top down.
+    """
+    audio_peak = max((a.peak_bitrate for a in presentation.audio), default=0)
+    by_rate = sorted(presentation.video, key=lambda r: r.peak_bitrate, reverse=True)
+    start = min(reversed(by_rate), key=lambda r: abs(r.peak_bitrate + audio_peak - start_bitrate))
+    return [start, *(r for r in by_rate if r is not start)]
+
+
+def master_playlist(presentation: Presentation, start_bitrate: int = DEFAULT_START_BITRATE) -> str:
     """The multivariant playlist (§4.3.4): audio renditions, one variant and I-frame stream per rung."""
     master = m3u8.M3U8()
     master.version = HLS_VERSION
@@ -96,7 +109,7 @@ def master_playlist(presentation: Presentation) -> str:
     # §4.3.4.2: BANDWIDTH is the peak of the variant with every rendition it may play.
     audio_peak = max((a.peak_bitrate for a in presentation.audio), default=0)
     audio_average = max((a.average_bitrate for a in presentation.audio), default=0)
-    for video in sorted(presentation.video, key=lambda r: r.peak_bitrate, reverse=True):
+    for video in variant_order(presentation, start_bitrate):
         codecs = video.codec + (f",{presentation.audio[0].codec}" if presentation.audio else "")
         info: dict[str, object] = {
             "bandwidth": video.peak_bitrate + audio_peak,
@@ -104,6 +117,9 @@ def master_playlist(presentation: Presentation) -> str:
             "codecs": codecs,
             "resolution": f"{video.width}x{video.height}",
             "frame_rate": float(video.frame_rate or 0),
+            # QA1801 and the authoring spec: say there are no captions, or iOS and Safari
+            # offer an empty CC menu (the variant's video may carry CEA-608 as far as they know)
+            "closed_captions": "NONE",
         }
         if presentation.audio:
             info["audio"] = AUDIO_GROUP

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Literal
 
+from packager.bitrate import Sized, average_segment_bitrate, peak_segment_bitrate
+
 if TYPE_CHECKING:
     from packager.segmenter import SegmentInfo
 
@@ -22,8 +24,9 @@ def segment_name(number: int) -> str:
     return SEGMENT_PATTERN.format(number=number)
 
 
-def _ceil(value: Fraction) -> int:
-    return -(-value.numerator // value.denominator)
+def target_duration(durations: list[Fraction]) -> int:
+    """RFC 8216 §4.3.3.1: each EXTINF rounded to the nearest integer must not exceed this."""
+    return max(1, *(int(d + Fraction(1, 2)) for d in durations))
 
 
 @dataclass(frozen=True)
@@ -38,9 +41,15 @@ class Rendition:
     width: int = 0
     height: int = 0
     frame_rate: Fraction | None = None
+    sar: Fraction = Fraction(1)  # sample aspect ratio, from the sample entry's pasp
     language: str = "und"
     channels: int = 0
     sample_rate: int = 0
+
+    @property
+    def display_aspect(self) -> Fraction:
+        """Picture aspect ratio as shown: width x sar / height (DASH @par)."""
+        return self.width * self.sar / self.height
 
     @property
     def path(self) -> str:
@@ -55,24 +64,33 @@ class Rendition:
         return self.seconds(sum(s.duration for s in self.segments))
 
     @property
+    def sized(self) -> tuple[Sized, ...]:
+        """The media segments as bit rates see them (bytes, presented seconds)."""
+        return tuple(Sized(s.size, self.seconds(s.duration)) for s in self.segments)
+
+    @property
+    def iframes_sized(self) -> tuple[Sized, ...]:
+        """The I-frame playlist's entries: each keyframe's byte range and the time to the next."""
+        return tuple(Sized(f.length, self.seconds(f.duration)) for s in self.segments for f in s.iframes)
+
+    @property
     def peak_bitrate(self) -> int:
-        """Highest bitrate of any one segment, bytes on the wire, in bits per second."""
-        return max(_ceil(Fraction(s.size * 8 * self.timescale, s.duration)) for s in self.segments)
+        """The media playlist's peak segment bit rate (RFC 8216bis §4.4.6.2)."""
+        sized = self.sized
+        return peak_segment_bitrate(sized, target_duration([s.duration for s in sized]))
 
     @property
     def average_bitrate(self) -> int:
-        total = sum(s.size for s in self.segments)
-        return _ceil(total * 8 / self.duration)
+        return average_segment_bitrate(self.sized)
 
     @property
     def iframe_peak_bitrate(self) -> int:
-        frames = [f for s in self.segments for f in s.iframes]
-        return max(_ceil(Fraction(f.length * 8 * self.timescale, f.duration)) for f in frames)
+        sized = self.iframes_sized
+        return peak_segment_bitrate(sized, target_duration([s.duration for s in sized]))
 
     @property
     def iframe_average_bitrate(self) -> int:
-        frames = [f for s in self.segments for f in s.iframes]
-        return _ceil(sum(f.length for f in frames) * 8 / self.duration)
+        return average_segment_bitrate(self.iframes_sized)
 
 
 @dataclass(frozen=True)

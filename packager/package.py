@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Literal
 
@@ -41,8 +41,15 @@ class EncodedTrack:
 def _keyframes(track: EncodedTrack) -> tuple[list[int], int]:
     with track.path.open("rb") as f:
         _, header = read_header(f)
-        times = [s.decode_time for s in iter_samples(f, header) if s.is_sync]
+        offset = header.presentation_offset
+        times = [s.decode_time - offset for s in iter_samples(f, header) if s.is_sync]
     return times, header.timescale
+
+
+def _delayed(samples: Iterator[Sample], ticks: int) -> Iterator[Sample]:
+    """Samples ``ticks`` later: an empty edit's delay carried into the decode times (tfdt)."""
+    for sample in samples:
+        yield replace(sample, decode_time=sample.decode_time + ticks)
 
 
 def _counting(samples: Iterator[Sample], durations: Counter[int]) -> Iterator[Sample]:
@@ -61,14 +68,20 @@ def _package_track(track: EncodedTrack, plan: CutPlan, out: Path) -> Rendition:
         expected = "vide" if track.kind == "video" else "soun"
         if header.handler != expected:
             raise PackagingError(f"{track.path.name}: track is '{header.handler}', not '{expected}'")
-        (folder / INIT_NAME).write_bytes(init_segment(moov))
+        # The encoder's edit list (FFmpeg's +delay_moov writes the AAC priming there) becomes
+        # ours: priming skipped by an edit in the init segment, a start delay moved into tfdt.
+        offset = header.presentation_offset
+        priming, delay = max(0, offset), max(0, -offset)
+        (folder / INIT_NAME).write_bytes(init_segment(moov, priming))
+        samples = iter_samples(f, header)
         cut = cut_track(
-            _counting(iter_samples(f, header), durations),
+            _counting(_delayed(samples, delay) if delay else samples, durations),
             plan,
             header.timescale,
             header.track_id,
             video=track.kind == "video",
             label=f"{track.kind} {track.id}",
+            priming=priming,
         )
         for info, data in cut:
             (folder / segment_name(info.number)).write_bytes(data)
@@ -84,6 +97,7 @@ def _package_track(track: EncodedTrack, plan: CutPlan, out: Path) -> Rendition:
         width=entry.width,
         height=entry.height,
         frame_rate=Fraction(header.timescale, common) if track.kind == "video" and common else None,
+        sar=entry.pixel_aspect,
         language=track.language,
         channels=entry.channel_count,
         sample_rate=entry.sample_rate,
@@ -99,8 +113,16 @@ def check_alignment(video: Sequence[Rendition]) -> None:
             raise PackagingError(f"video {rung.id}: segment boundaries differ from video {reference.id}")
 
 
-def package(tracks: Sequence[EncodedTrack], out: Path, target: Fraction) -> Presentation:
-    """Write init and media segments, then every manifest, into ``out``."""
+def package(
+    tracks: Sequence[EncodedTrack],
+    out: Path,
+    target: Fraction,
+    start_bitrate: int = hls.DEFAULT_START_BITRATE,
+) -> Presentation:
+    """Write init and media segments, then every manifest, into ``out``.
+
+    ``start_bitrate`` picks the HLS variant listed first (see :func:`hls.variant_order`).
+    """
     video_tracks = [t for t in tracks if t.kind == "video"]
     if not video_tracks:
         raise PackagingError("nothing to package: no video rendition")
@@ -110,17 +132,19 @@ def package(tracks: Sequence[EncodedTrack], out: Path, target: Fraction) -> Pres
     check_alignment(video)
     audio = tuple(_package_track(t, plan, out) for t in tracks if t.kind == "audio")
     presentation = Presentation(video, audio)
-    write_manifests(presentation, out)
+    write_manifests(presentation, out, start_bitrate)
     return presentation
 
 
-def write_manifests(presentation: Presentation, out: Path) -> None:
+def write_manifests(
+    presentation: Presentation, out: Path, start_bitrate: int = hls.DEFAULT_START_BITRATE
+) -> None:
     for rendition in (*presentation.video, *presentation.audio):
         folder = out / rendition.path
         (folder / MEDIA_PLAYLIST).write_text(hls.media_playlist(rendition))
         if rendition.kind == "video":
             (folder / IFRAME_PLAYLIST).write_text(hls.iframe_playlist(rendition))
-    (out / MASTER_PLAYLIST).write_text(hls.master_playlist(presentation))
+    (out / MASTER_PLAYLIST).write_text(hls.master_playlist(presentation, start_bitrate))
     (out / MPD_NAME).write_text(dash.render_mpd(presentation))
 
 

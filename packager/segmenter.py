@@ -3,7 +3,10 @@
 Every track is cut at the same instants: one CMAF fragment per closed GOP of the reference
 rung, and a segment boundary at the first fragment boundary at least the target duration after
 the previous one. Video rungs must have keyframes at those instants (the encoder forces them);
-audio is cut at the first sample at or after each instant.
+audio is cut at the first sample whose presentation time is at or after each instant.
+
+Times in a :class:`SegmentInfo` are presentation times: decode times less the priming that the
+init segment's edit list skips (§7.5.13), so manifests describe what players present.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from packager.isobmff.box import box
+from packager.isobmff.edit import skip_edit, with_edit_list
 from packager.isobmff.fragment import (
     TFHD_DEFAULT_BASE_IS_MOOF,
     TRUN_COMPOSITION_OFFSET,
@@ -86,9 +90,14 @@ def plan_cuts(keyframes: Iterable[int], timescale: int, target: Fraction) -> Cut
     return CutPlan(fragment_starts, tuple(segment_starts))
 
 
-def init_segment(moov: bytes) -> bytes:
-    """A CMAF header: CMAF brands in a fresh ftyp, then the encoder's moov."""
-    return INIT_TYPE.to_bytes() + moov
+def init_segment(moov: bytes, priming: int = 0) -> bytes:
+    """A CMAF header: CMAF brands in a fresh ftyp, then the encoder's moov.
+
+    The trak's edit list is rewritten: with ``priming`` ticks, one edit whose media_time skips
+    them (ISO/IEC 14496-12 §8.6.6, CMAF §7.5.13 b), as Shaka Packager writes it for AAC;
+    without, none.
+    """
+    return INIT_TYPE.to_bytes() + with_edit_list(moov, skip_edit(priming) if priming else None)
 
 
 def _fragment(track_id: int, sequence: int, samples: list[Sample], video: bool) -> tuple[bytes, int]:
@@ -128,8 +137,13 @@ def cut_track(
     *,
     video: bool,
     label: str,
+    priming: int = 0,
 ) -> Iterator[tuple[SegmentInfo, bytes]]:
-    """Regroup a track's samples into CMAF segments, each ``styp`` then one fragment per GOP."""
+    """Regroup a track's samples into CMAF segments, each ``styp`` then one fragment per GOP.
+
+    ``priming`` is the edit list's media_time: samples are placed by their decode time less it,
+    and the first segment's presented part starts at 0.
+    """
     fragment_ticks = [_ticks(t, timescale) for t in plan.fragment_starts[1:]]
     segment_ticks = {_ticks(t, timescale) for t in plan.segment_starts[1:]}
     sequence = 0
@@ -160,20 +174,21 @@ def cut_track(
         iframes = []
         for i, (data, data_offset, first) in enumerate(current):
             nxt = current[i + 1][2].decode_time if i + 1 < len(current) else end
+            frame_start = max(0, first.decode_time - priming)
             iframes.append(
-                IFrame(len(out), data_offset + len(first.data), first.decode_time, nxt - first.decode_time)
+                IFrame(len(out), data_offset + len(first.data), frame_start, nxt - priming - frame_start)
             )
             out += data
-        start = current[0][2].decode_time
+        start = max(0, current[0][2].decode_time - priming)
         kept = tuple(iframes) if video else ()
         current.clear()
-        return SegmentInfo(number, start, end - start, len(out), sample_count, kept), bytes(out)
+        return SegmentInfo(number, start, end - priming - start, len(out), sample_count, kept), bytes(out)
 
     end = 0
     sample_total = 0
     segment_samples = 0
     for sample in samples:
-        while next_cut < len(fragment_ticks) and sample.decode_time >= fragment_ticks[next_cut]:
+        while next_cut < len(fragment_ticks) and sample.decode_time - priming >= fragment_ticks[next_cut]:
             boundary = fragment_ticks[next_cut]
             next_cut += 1
             if not pending:

@@ -33,7 +33,7 @@ from encoder.encode import (
     video_renditions,
 )
 from encoder.join import join_chunks
-from encoder.ladder import Ladder, SourceGeometry, load_ladder
+from encoder.ladder import Ladder, PlannedRung, SourceGeometry, load_ladder
 from ingest.catalog import Catalog, TitleRecord
 from ingest.probe import MasterInfo
 from packager.package import EncodedTrack, package
@@ -70,10 +70,18 @@ def source_media(path: Path, info: MasterInfo) -> SourceMedia:
     )
 
 
-def version_id(master_sha256: str, ladder: Ladder, segment_seconds: Fraction) -> str:
+def version_id(master_sha256: str, ladder: Ladder, segment_seconds: Fraction, start_bitrate: int) -> str:
     """A version folder name that changes whenever the input or the output's shape does."""
-    shape = json.dumps({"ladder": asdict(ladder), "segment": str(segment_seconds)}, sort_keys=True)
+    shape = json.dumps(
+        {"ladder": asdict(ladder), "segment": str(segment_seconds), "start_bitrate": start_bitrate},
+        sort_keys=True,
+    )
     return "v" + hashlib.sha256(f"{master_sha256}:{shape}".encode()).hexdigest()[:12]
+
+
+def _rung_record(rung: PlannedRung) -> dict[str, object]:
+    """A planned rung as JSON: the sample aspect ratio as ``num:den``."""
+    return {**asdict(rung), "sar": f"{rung.sar.numerator}:{rung.sar.denominator}"}
 
 
 def media_prefix(title: str, version: str) -> str:
@@ -149,14 +157,17 @@ def _encode_job(ctx: JobContext, record: TitleRecord, master: Path, out_dir: Pat
 def plan_title(ctx: JobContext, title: str, workers: int) -> TitlePlan | None:
     """Choose how to encode and record the job as started; None when it is published already."""
     record = ctx.catalog.get(title)
-    version = version_id(record.master_sha256, _ladder(ctx.settings), ctx.settings.segment_seconds)
+    settings = ctx.settings
+    version = version_id(
+        record.master_sha256, _ladder(settings), settings.segment_seconds, settings.start_bitrate
+    )
     if record.status == "published" and record.published_version == version:
         return None
     info = MasterInfo.from_dict(record.probe)
     job = _encode_job(ctx, record, Path("master"), Path("out"))
     frames = info.video.frame_count if info.video else 0
     strategy, chunks = choose_strategy(job, frames, workers, ChunkPolicy(ctx.settings.chunk_seconds))
-    ladder = [asdict(r) for r in job.rungs]
+    ladder = [_rung_record(r) for r in job.rungs]
     ctx.catalog.update(
         title,
         lambda r: r.with_status(
@@ -287,7 +298,7 @@ def package_title(ctx: JobContext, title: str, version: str) -> None:
             ctx.store.download(rendition_key(title, version, r.path.name), r.path)
             tracks.append(EncodedTrack(r.kind, r.id, r.path, r.language))
         out = scratch / "packaged"
-        presentation = package(tracks, out, ctx.settings.segment_seconds)
+        presentation = package(tracks, out, ctx.settings.segment_seconds, ctx.settings.start_bitrate)
         prefix = packaged_prefix(title, version)
         for path in sorted(p for p in out.rglob("*") if p.is_file()):
             ctx.store.put_file(f"{prefix}/{path.relative_to(out).as_posix()}", path)

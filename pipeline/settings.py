@@ -72,6 +72,13 @@ def _attempts(value: str) -> int:
     return attempts
 
 
+def _bitrate(value: str) -> int:
+    rate = int(value)
+    if not 1_000 <= rate <= 1_000_000_000:
+        raise ValueError("must be a bit rate from 1000 to 1000000000 bits per second")
+    return rate
+
+
 def _nonnegative(value: str) -> int:
     number = int(value)
     if number < 0:
@@ -97,6 +104,9 @@ class Settings:
     data_dir: Path = _setting(Path("var"), Path, "Root of the local object store (embedded default).")
     ladder: Path | None = _setting(None, Path, "TOML file replacing the default bitrate ladder.")
     segment_seconds: Fraction = _setting(Fraction(4), _fraction, "Target segment duration, seconds.")
+    start_bitrate: int = _setting(
+        2_000_000, _bitrate, "HLS: list first (players start there) the variant nearest this b/s."
+    )
     ffmpeg: str | None = _setting(None, str, "FFmpeg executable; default: the imageio-ffmpeg build.")
     scratch_dir: Path | None = _setting(None, Path, "Where encodes run; default: the system temp dir.")
     host: str = _setting("127.0.0.1", str, "Address the origin listens on.")

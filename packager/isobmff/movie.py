@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from fractions import Fraction
 
 from packager.isobmff.box import Box, child, iter_boxes, parse_full_header
-from vodpipe.errors import BoxParseError
+from packager.isobmff.edit import EMPTY_EDIT, EditList
+from vodpipe.errors import BoxParseError, PackagingError
 
 # §12.1.3 VisualSampleEntry: 6 reserved, data_reference_index, 16 pre_defined/reserved,
 # then width and height; its child boxes start after 78 bytes.
@@ -43,6 +45,15 @@ class SampleEntry:
     def config_box(self, fourcc: str) -> bytes | None:
         return (self.config or {}).get(fourcc)
 
+    @property
+    def pixel_aspect(self) -> Fraction:
+        """pasp (§12.1.4): hSpacing:vSpacing, the sample aspect ratio; square without one."""
+        pasp = self.config_box("pasp")
+        if pasp is None or len(pasp) < 8:
+            return Fraction(1)
+        h_spacing, v_spacing = struct.unpack_from(">II", pasp)
+        return Fraction(h_spacing, v_spacing) if h_spacing and v_spacing else Fraction(1)
+
 
 @dataclass(frozen=True)
 class TrackHeader:
@@ -54,6 +65,28 @@ class TrackHeader:
     language: str
     entry: SampleEntry
     defaults: TrackDefaults
+    edit_list: EditList | None = None
+    movie_timescale: int = 1000
+
+    @property
+    def presentation_offset(self) -> int:
+        """Media ticks to subtract from a composition time to get its presentation time.
+
+        §8.6.6: an empty edit delays the presentation by its duration (movie timescale); the
+        media edit that follows starts it ``media_time`` ticks into the media (encoder priming).
+        Only that shape is supported: more than one media edit, or a rate other than 1, is not.
+        """
+        if self.edit_list is None:
+            return 0
+        delay = 0
+        media = [e for e in self.edit_list.edits if e.media_time != EMPTY_EDIT]
+        if len(media) > 1 or any(e.media_rate != 1 for e in media):
+            raise PackagingError(f"track {self.track_id}: edit lists other than one offset are not supported")
+        for e in self.edit_list.edits:
+            if e.media_time != EMPTY_EDIT:
+                break
+            delay += e.segment_duration * self.timescale // self.movie_timescale
+        return (media[0].media_time if media else 0) - delay
 
 
 def _mdhd(b: Box) -> tuple[int, str]:
@@ -127,4 +160,26 @@ def parse_moov(moov: Box) -> TrackHeader:
     track_id = struct.unpack_from(">I", rest, 16 if version == 1 else 8)[0]
     timescale, language = _mdhd(mdhd)
     handler = bytes(hdlr.payload[8:12]).decode("latin-1")
-    return TrackHeader(track_id, handler, timescale, language, _sample_entry(stsd), _trex(moov, track_id))
+    elst = child(trak, "edts/elst")
+    return TrackHeader(
+        track_id,
+        handler,
+        timescale,
+        language,
+        _sample_entry(stsd),
+        _trex(moov, track_id),
+        EditList.parse(elst) if elst is not None else None,
+        _movie_timescale(moov),
+    )
+
+
+def _movie_timescale(moov: Box) -> int:
+    mvhd = child(moov, "mvhd")
+    if mvhd is None:
+        raise BoxParseError("moov", moov.offset, "has no mvhd")
+    version, _, rest = parse_full_header(mvhd)
+    pos = 16 if version == 1 else 8  # creation and modification times (§8.2.2)
+    if len(rest) < pos + 4:
+        raise BoxParseError("mvhd", mvhd.offset, "timescale is truncated")
+    timescale: int = struct.unpack_from(">I", rest, pos)[0]
+    return timescale

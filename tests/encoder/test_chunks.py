@@ -106,7 +106,7 @@ def test_the_audio_command_encodes_the_whole_audio_and_no_video() -> None:
         "-frag_duration",
         "2000000",
         "-movflags",
-        "+frag_keyframe+empty_moov+default_base_moof",
+        "+frag_keyframe+empty_moov+delay_moov+default_base_moof",
         "/out/audio_en.mp4",
         *TAIL,
     ]

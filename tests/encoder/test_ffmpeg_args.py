@@ -30,6 +30,8 @@ def video_args(name: str, bitrate: str, maxrate: str, bufsize: str) -> list[str]
     return [
         "-f",
         "mp4",
+        "-a53cc",
+        "0",
         "-b:v",
         bitrate,
         "-bufsize",
@@ -91,7 +93,7 @@ def test_one_process_encodes_every_rung_and_the_audio() -> None:
         "-frag_duration",
         "2000000",
         "-movflags",
-        "+frag_keyframe+empty_moov+default_base_moof",
+        "+frag_keyframe+empty_moov+delay_moov+default_base_moof",
         "/out/audio_en.mp4",
         *TAIL,
     ]

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from encoder.ladder import Ladder, Rung, SourceGeometry, load_ladder, plan_ladder
+from encoder.ladder import Ladder, Rung, SourceGeometry, display_size, load_ladder, plan_ladder, rung_size
 from vodpipe.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -15,7 +15,11 @@ DEFAULT = load_ladder(None)
 
 
 def sizes(source: SourceGeometry, ladder: Ladder = DEFAULT) -> list[tuple[str, int, int]]:
-    return [(r.name, r.width, r.height) for r in plan_ladder(ladder, source)]
+    planned = plan_ladder(ladder, source)
+    width, height = display_size(source)
+    # whatever the size, every rung shows exactly the master's display aspect
+    assert [r.display_aspect for r in planned] == [width / height] * len(planned)
+    return [(r.name, r.width, r.height) for r in planned]
 
 
 def test_default_ladder_is_the_documented_one() -> None:
@@ -39,13 +43,13 @@ def test_default_ladder_is_the_documented_one() -> None:
                 ("720p", 1280, 720),
                 ("540p", 960, 540),
                 ("360p", 640, 360),
-                ("240p", 426, 240),
+                ("240p", 416, 234),
             ],
             id="1080p-full-ladder",
         ),
         pytest.param(
             SourceGeometry(1280, 720),
-            [("720p", 1280, 720), ("540p", 960, 540), ("360p", 640, 360), ("240p", 426, 240)],
+            [("720p", 1280, 720), ("540p", 960, 540), ("360p", 640, 360), ("240p", 416, 234)],
             id="720p-never-upscales",
         ),
         pytest.param(
@@ -60,7 +64,7 @@ def test_default_ladder_is_the_documented_one() -> None:
                 ("720p", 720, 1280),
                 ("540p", 540, 960),
                 ("360p", 360, 640),
-                ("240p", 240, 426),
+                ("240p", 234, 416),
             ],
             id="portrait",
         ),
@@ -71,18 +75,18 @@ def test_default_ladder_is_the_documented_one() -> None:
                 ("720p", 720, 1280),
                 ("540p", 540, 960),
                 ("360p", 360, 640),
-                ("240p", 240, 426),
+                ("240p", 234, 416),
             ],
             id="rotated-90-becomes-portrait",
         ),
         pytest.param(
             SourceGeometry(1280, 720, rotation=180),
-            [("720p", 1280, 720), ("540p", 960, 540), ("360p", 640, 360), ("240p", 426, 240)],
+            [("720p", 1280, 720), ("540p", 960, 540), ("360p", 640, 360), ("240p", 416, 234)],
             id="rotated-180-stays-landscape",
         ),
         pytest.param(
             SourceGeometry(720, 576, sar=Fraction(64, 45)),
-            [("540p", 960, 540), ("360p", 640, 360), ("240p", 426, 240)],
+            [("540p", 960, 540), ("360p", 640, 360), ("240p", 416, 234)],
             id="anamorphic-pal-widescreen-to-square-pixels",
         ),
         pytest.param(SourceGeometry(320, 180), [("180p", 320, 180)], id="smaller-than-every-rung"),
@@ -91,6 +95,53 @@ def test_default_ladder_is_the_documented_one() -> None:
 )
 def test_plan(source: SourceGeometry, expected: list[tuple[str, int, int]]) -> None:
     assert sizes(source) == expected
+
+
+@pytest.mark.parametrize(
+    ("aspect", "nominal", "expected"),
+    [
+        # 16:9 has exact even sizes every 18 lines: 234 is the nearest below 240 (Apple: 416x234)
+        pytest.param(Fraction(16, 9), 240, (416, 234, Fraction(1)), id="16:9-240-square"),
+        pytest.param(Fraction(16, 9), 360, (640, 360, Fraction(1)), id="16:9-360-exact"),
+        pytest.param(Fraction(4, 3), 240, (320, 240, Fraction(1)), id="4:3-240-exact"),
+        # 64:27 every 54 lines: 702 is within 1/16 of 720; at 360, 324 is not, so the
+        # sample aspect carries it: 854 x 1280/1281 / 360 = 64/27
+        pytest.param(Fraction(64, 27), 720, (1664, 702, Fraction(1)), id="64:27-720-square"),
+        pytest.param(Fraction(64, 27), 360, (854, 360, Fraction(1280, 1281)), id="64:27-360-sar"),
+        # 500:281 has no even exact size under 562 lines: 428x240 with sar 30000:30067
+        pytest.param(Fraction(500, 281), 240, (428, 240, Fraction(30000, 30067)), id="500:281-240-sar"),
+    ],
+)
+def test_rung_size_keeps_the_aspect_exactly(
+    aspect: Fraction, nominal: int, expected: tuple[int, int, Fraction]
+) -> None:
+    long_, short, sar = rung_size(aspect, nominal)
+    assert (long_, short, sar) == expected
+    assert long_ * sar / short == aspect
+    assert long_ % 2 == short % 2 == 0
+
+
+def test_the_old_240p_squeeze_is_gone() -> None:
+    # 426x240 with square pixels was 71:40, a 0.16 % squeeze of 16:9
+    assert Fraction(426, 240) == Fraction(71, 40) != Fraction(16, 9)
+    (rung,) = [r for r in plan_ladder(DEFAULT, SourceGeometry(1920, 1080)) if r.name == "240p"]
+    assert (rung.width, rung.height, rung.sar, rung.display_aspect) == (416, 234, 1, Fraction(16, 9))
+
+
+def test_a_portrait_rung_inverts_its_sample_aspect() -> None:
+    planned = plan_ladder(DEFAULT, SourceGeometry(1000, 562, rotation=90))
+    assert [(r.width, r.height, r.sar) for r in planned] == [
+        (540, 960, Fraction(1124, 1125)),
+        (360, 640, Fraction(1124, 1125)),
+        (240, 428, Fraction(30067, 30000)),
+    ]
+    assert {r.display_aspect for r in planned} == {Fraction(281, 500)}
+
+
+def test_a_sample_aspect_beyond_16_bits_is_approximated_within_the_vui() -> None:
+    (rung,) = [r for r in plan_ladder(DEFAULT, SourceGeometry(1999, 1123)) if r.name == "240p"]
+    assert max(rung.sar.numerator, rung.sar.denominator) <= 65_535
+    assert abs(rung.display_aspect - Fraction(1999, 1123)) < Fraction(1, 10**8)
 
 
 def test_every_planned_size_is_even_and_capped_vbr() -> None:

@@ -130,8 +130,8 @@ def test_audio_encoded_whole_has_no_gap(encodes: dict) -> None:
     count, contiguous = audio_timeline(audio)
     assert contiguous
     assert count == audio_timeline(reference)[0]
-    # the master's 576,000 samples, plus the AAC encoder's 1024 priming samples, in whole frames
-    assert count == -(-(MASTER_SAMPLES + 1024) // 1024) * 1024
+    # the master's 576,000 samples, give or take the AAC encoder's priming and last-frame padding
+    assert MASTER_SAMPLES <= count <= MASTER_SAMPLES + 2 * 1024
 
 
 def test_chunks_of_different_rungs_cannot_be_joined(encodes: dict, tmp_path: Path) -> None:

@@ -22,7 +22,12 @@ def test_demo_generates_a_master_publishes_it_and_serves_it(demo: DemoTitle) -> 
     assert master.status == 200
     playlist = m3u8.loads(master.body.decode(), uri=demo.hls)
     resolutions = [p.stream_info.resolution for p in playlist.playlists]
-    assert resolutions == [(1280, 720), (960, 540), (640, 360), (426, 240)]
+    assert sorted(resolutions, reverse=True) == [(1280, 720), (960, 540), (640, 360), (416, 234)]
+    # the variant nearest VODPIPE_START_BITRATE (2 Mb/s by default) first, then from the top down
+    rates = [p.stream_info.bandwidth for p in playlist.playlists]
+    assert abs(rates[0] - 2_000_000) == min(abs(r - 2_000_000) for r in rates)
+    assert rates[1:] == sorted(rates[1:], reverse=True)
+    assert {p.stream_info.closed_captions for p in playlist.playlists} == {"NONE"}
     first = playlist.playlists[0].absolute_uri
     media = m3u8.loads(fetch(first).body.decode(), uri=first)
     assert sum(s.duration for s in media.segments) == pytest.approx(30.0, abs=0.001)

@@ -115,7 +115,11 @@ def test_a_rotated_phone_master_becomes_a_portrait_ladder(
     assert info["probe"]["video"]["rotation"] in (90, 270)
     assert [(r["id"], r["width"], r["height"]) for r in info["renditions"] if r["kind"] == "video"] == [
         ("360p", 360, 640),
-        ("240p", 240, 426),
+        ("240p", 234, 416),
+    ]
+    assert [(r["width"], r["height"], r["sar"]) for r in info["ladder"]] == [
+        (360, 640, "1:1"),
+        (234, 416, "1:1"),
     ]
     rung = next(Path(cli_env["VODPIPE_DATA_DIR"]).rglob("video/360p"))
     decoded = decode(

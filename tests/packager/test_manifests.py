@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 
 import m3u8
@@ -101,8 +102,44 @@ def test_master_playlist_describes_every_variant_from_the_media() -> None:
     assert top.codecs == "avc1.64001f,mp4a.40.2"
     assert top.resolution == (1280, 720)
     assert top.frame_rate == pytest.approx(29.97)
-    assert [p.uri for p in master.playlists] == ["video/720p/index.m3u8", "video/360p/index.m3u8"]
+    # 360p with audio is 930,607 b/s, 720p 3,130,607: 360p is the nearer to 2 Mb/s, and first
+    assert [p.uri for p in master.playlists] == ["video/360p/index.m3u8", "video/720p/index.m3u8"]
     assert [p.uri for p in master.iframe_playlists] == ["video/720p/iframes.m3u8", "video/360p/iframes.m3u8"]
+
+
+def test_every_variant_says_it_has_no_closed_captions() -> None:
+    text = hls.master_playlist(TITLE)
+    stream_infs = [line for line in text.splitlines() if line.startswith("#EXT-X-STREAM-INF:")]
+    assert len(stream_infs) == 2
+    assert all("CLOSED-CAPTIONS=NONE" in line.split(":", 1)[1].split(",") for line in stream_infs)
+    assert [p.stream_info.closed_captions for p in m3u8.loads(text).playlists] == ["NONE", "NONE"]
+
+
+def rung(name: str, segment_bytes: int) -> Rendition:
+    """A video rung of two 4 s segments of the given size: 2 x bytes x 8 / 8 s b/s."""
+    segments = (seg(1, 0, 360_000, segment_bytes), seg(2, 360_000, 360_000, segment_bytes))
+    return Rendition("video", name, "avc1.64001f", 90_000, segments, 16, 9, Fraction(30))
+
+
+LADDER = (rung("1080p", 2_500_000), rung("720p", 1_500_000), rung("540p", 900_000), rung("360p", 400_000))
+
+
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [
+        # variants are 5, 3, 1.8 and 0.8 Mb/s: 1.8 is the nearest to 2 Mb/s
+        pytest.param(2_000_000, ["540p", "1080p", "720p", "360p"], id="default-2mbps"),
+        pytest.param(10_000_000, ["1080p", "720p", "540p", "360p"], id="above-the-top"),
+        pytest.param(100_000, ["360p", "1080p", "720p", "540p"], id="below-the-bottom"),
+        # 2.4 Mb/s is 0.6 from both 1.8 and 3: the lower one wins a tie
+        pytest.param(2_400_000, ["540p", "1080p", "720p", "360p"], id="tie-goes-down"),
+    ],
+)
+def test_the_variant_nearest_the_start_bitrate_is_listed_first(start: int, expected: list[str]) -> None:
+    title = Presentation(LADDER, ())
+    assert [r.id for r in hls.variant_order(title, start)] == expected
+    master = m3u8.loads(hls.master_playlist(title, start))
+    assert [p.uri.split("/")[1] for p in master.playlists] == expected
 
 
 def test_peak_bitrate_is_the_highest_segment_rate() -> None:
@@ -133,7 +170,11 @@ def test_mpd_timelines_carry_the_real_durations() -> None:
     video, audio = mpd.periods[0].adaptation_sets
     assert (video.content_type, video.segment_alignment, video.start_with_sap) == ("video", True, 1)
     reps = {r.id: r for r in video.representations}
-    assert reps["720p"].bandwidth == VIDEO_720.peak_bitrate
+    # §5.3.5.2 with minBufferTime PT4.010667S (the audio's longest segment): the first two
+    # segments, 23.2 Mbit, must arrive by 4.010667 + 4 s: 2,896,138.3 b/s, rounded up; the first
+    # alone, 12 Mbit by 4.010667 s, needs 2,992,022.
+    assert mpd.min_buffer_time == "PT4.010667S"
+    assert reps["720p"].bandwidth == 2_992_022
     assert reps["720p"].frame_rate == "30000/1001"
     timeline = reps["720p"].segment_templates[0].segment_timelines[0].Ss
     assert [(s.t, s.d, s.r) for s in timeline] == [(0, 360_000, 1), (None, 180_000, None)]
@@ -144,6 +185,33 @@ def test_mpd_timelines_carry_the_real_durations() -> None:
         (None, 191_488),
         (None, 97_024),
     ]
+
+
+def test_video_sets_carry_par_and_representations_sar() -> None:
+    mpd = MPEGDASHParser.parse(dash.render_mpd(TITLE))
+    video, _ = mpd.periods[0].adaptation_sets
+    assert (video.max_width, video.max_height, video.max_frame_rate, video.par) == (
+        1280,
+        720,
+        "30000/1001",
+        "16:9",
+    )
+    assert [r.sar for r in video.representations] == ["1:1", "1:1"]
+
+
+def test_a_non_square_rung_signals_its_sar_and_the_same_par() -> None:
+    # 1000x562 master (500:281): its 240-line rung is 428x240 with sar 30000:30067
+    odd = replace(VIDEO_360, id="240p", width=428, height=240, sar=Fraction(30000, 30067))
+    wide = replace(VIDEO_720, width=960, height=540, sar=Fraction(1125, 1124))
+    mpd = MPEGDASHParser.parse(dash.render_mpd(Presentation((wide, odd), (AUDIO_EN,))))
+    video, _ = mpd.periods[0].adaptation_sets
+    assert video.par == "500:281"
+    assert {r.id: (r.width, r.height, r.sar) for r in video.representations} == {
+        "240p": (428, 240, "30000:30067"),
+        "720p": (960, 540, "1125:1124"),
+    }
+    master = m3u8.loads(hls.master_playlist(Presentation((wide, odd), (AUDIO_EN,))))
+    assert {p.stream_info.resolution for p in master.playlists} == {(428, 240), (960, 540)}  # coded size
 
 
 def test_a_gap_in_the_timeline_restates_t() -> None:

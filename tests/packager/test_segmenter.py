@@ -96,3 +96,21 @@ def test_audio_is_cut_at_the_first_sample_at_or_after_each_instant() -> None:
 def test_an_empty_track_is_an_error() -> None:
     with pytest.raises(PackagingError, match="no samples"):
         list(cut_track(iter([]), plan_cuts([0], TS, Fraction(4)), TS, 1, video=True, label="v"))
+
+
+def test_priming_is_skipped_from_the_segment_times() -> None:
+    # AAC with 1024 samples of priming (the init segment's edit list skips them): the first
+    # segment presents 1024 ticks less than it holds, and cuts fall on presentation time.
+    audio = [Sample(i * 1024, 1024, SYNC_SAMPLE_FLAGS, 0, b"a") for i in range(471)]
+    plan = CutPlan((Fraction(0), Fraction(4), Fraction(8)), (Fraction(0), Fraction(4), Fraction(8)))
+    cut = list(cut_track(iter(audio), plan, 48_000, 1, video=False, label="a", priming=1024))
+    infos = [info for info, _ in cut]
+    # presentation time of sample i is (i - 1) * 1024: the first at or after 4 s is i = 189
+    assert [(i.start, i.duration, i.sample_count) for i in infos] == [
+        (0, 188 * 1024, 189),
+        (188 * 1024, 187 * 1024, 187),
+        (375 * 1024, 95 * 1024, 95),
+    ]
+    assert sum(i.duration for i in infos) == 470 * 1024  # what is presented: all but the priming
+    first = fragment_samples(cut[0][1][next(iter_boxes(cut[0][1])).size :], HEADER)
+    assert first[0].decode_time == 0  # tfdt still counts the priming; the edit list skips it

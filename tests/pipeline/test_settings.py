@@ -13,6 +13,7 @@ def test_defaults_need_no_environment() -> None:
     settings = Settings.from_env({})
     assert settings.data_dir == Path("var")
     assert settings.segment_seconds == 4
+    assert settings.start_bitrate == 2_000_000
     assert settings.broker_url is None
     assert settings.base_url() == "http://127.0.0.1:8080"
 
@@ -25,6 +26,7 @@ def test_values_are_parsed_and_typed() -> None:
             "VODPIPE_PORT": "9000",
             "VODPIPE_PUBLIC_URL": "https://origin.example/",
             "VODPIPE_LADDER": "ladder.toml",
+            "VODPIPE_START_BITRATE": "1500000",
             "OTHER": "ignored",
         }
     )
@@ -32,6 +34,7 @@ def test_values_are_parsed_and_typed() -> None:
     assert settings.segment_seconds == Fraction(6)
     assert settings.port == 9000
     assert settings.ladder == Path("ladder.toml")
+    assert settings.start_bitrate == 1_500_000
     assert settings.base_url() == "https://origin.example"
 
 
@@ -46,6 +49,8 @@ def test_values_are_parsed_and_typed() -> None:
         ("VODPIPE_S3_RETRY_MODE", "legacy", "must be one of standard, adaptive"),
         ("VODPIPE_S3_MULTIPART_THRESHOLD", "1000", "at least 5242880 bytes"),
         ("VODPIPE_S3_MAX_ATTEMPTS", "0", "between 1 and 20"),
+        ("VODPIPE_START_BITRATE", "2M", "VODPIPE_START_BITRATE='2M' is invalid"),
+        ("VODPIPE_START_BITRATE", "0", "from 1000 to 1000000000"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str, message: str) -> None:
