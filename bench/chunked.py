@@ -11,11 +11,13 @@ both sides see the same machine; medians are compared.
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +32,7 @@ from pipeline.demo import make_demo_master
 from pipeline.job import source_media
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from concurrent.futures import Future
 
     from encoder.chunks import Chunk
@@ -62,10 +65,25 @@ def encode_chunked(ffmpeg_exe: str, job: EncodeJob, chunks: tuple[Chunk, ...], w
         join_chunks([e[i].path for e in encoded], job.out_dir / f"video_{rung.name}.mp4")
 
 
-def _summary(walls: list[float], duration: float) -> dict[str, Any]:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(run: Callable[[], object], walls: list[float], cpus: list[float]) -> None:
+    """Wall time, and the CPU time of the FFmpegs (which a busy machine does not inflate much)."""
+    cpu = _children_cpu()
+    started = time.perf_counter()
+    run()
+    walls.append(time.perf_counter() - started)
+    cpus.append(_children_cpu() - cpu)
+
+
+def _summary(walls: list[float], cpus: list[float], duration: float) -> dict[str, Any]:
     wall = statistics.median(walls)
     return {
         "wall_seconds": round(wall, 3),
+        "cpu_seconds": round(statistics.median(cpus), 3),
         "x_realtime": round(duration / wall, 2),
         "runs_wall_seconds": [round(w, 3) for w in walls],
     }
@@ -89,14 +107,13 @@ def bench_chunked(
         chunks = plan_chunks(job, info.video.frame_count, seconds)
         single: list[float] = []
         chunked: list[float] = []
+        single_cpu: list[float] = []
+        chunked_cpu: list[float] = []
         for i in range(max(1, runs)):
-            started = time.perf_counter()
-            run_job(runner, ffmpeg_exe, replace(job, out_dir=work / f"single-{i}"), info.duration)
-            single.append(time.perf_counter() - started)
-
-            started = time.perf_counter()
-            encode_chunked(ffmpeg_exe, replace(job, out_dir=work / f"chunked-{i}"), chunks, workers)
-            chunked.append(time.perf_counter() - started)
+            one = replace(job, out_dir=work / f"single-{i}")
+            _timed(partial(run_job, runner, ffmpeg_exe, one, info.duration), single, single_cpu)
+            split = replace(job, out_dir=work / f"chunked-{i}")
+            _timed(partial(encode_chunked, ffmpeg_exe, split, chunks, workers), chunked, chunked_cpu)
         speedup = statistics.median(single) / statistics.median(chunked)
         return {
             "benchmark": "encode-chunked",
@@ -113,10 +130,14 @@ def bench_chunked(
             "chunks": len(chunks),
             "chunk_frames": chunks[0].frames or info.video.frame_count,
             "runs": len(single),
-            "one_process": _summary(single, info.duration),
-            "chunked": _summary(chunked, info.duration),
+            "one_process": _summary(single, single_cpu, info.duration),
+            "chunked": _summary(chunked, chunked_cpu, info.duration),
             "speedup": round(speedup, 3),
             "efficiency": round(speedup / workers, 3),
             # at N = 1 the chunked side does the same work serially: what cutting and joining cost
             "chunking_overhead": round(1 / speedup - 1, 3) if workers == 1 else None,
+            # the same in CPU time, which a loaded machine distorts far less than wall time
+            "chunking_cpu_overhead": round(
+                statistics.median(chunked_cpu) / statistics.median(single_cpu) - 1, 3
+            ),
         }

@@ -29,6 +29,9 @@ def test_bench_encode_with_workers_compares_chunked_with_one_process(
     assert report["speedup"] == pytest.approx(single / chunked, rel=0.01)
     assert report["efficiency"] == pytest.approx(report["speedup"] / 2, rel=0.01)
     assert report["chunking_overhead"] is None  # only meaningful at N = 1
+    assert report["one_process"]["cpu_seconds"] > 0
+    cpu = report["chunked"]["cpu_seconds"] / report["one_process"]["cpu_seconds"] - 1
+    assert report["chunking_cpu_overhead"] == pytest.approx(cpu, abs=0.002)
 
 
 def test_bench_refuses_zero_workers(cli_env: dict[str, str]) -> None:

@@ -181,3 +181,11 @@ def test_a_bad_master_fails_its_title_with_the_reason_and_is_not_retried(
     assert " retry: " not in logs
     assert not (Path(cluster.env["VODPIPE_DATA_DIR"]) / "media").exists()
     assert json.loads(store.get_bytes("catalog/titles/broken.json"))["status"] == "failed"
+
+
+def test_a_worker_without_a_broker_is_one_line(cli_env: dict[str, str]) -> None:
+    result = run_cli("worker", env=cli_env, timeout=60)
+    assert (result.returncode, result.stderr.strip()) == (
+        1,
+        "vodpipe: error: a worker needs a broker: set VODPIPE_BROKER_URL (e.g. redis://localhost:6379/0)",
+    )
