@@ -94,7 +94,6 @@ def bench_chunked(
 ) -> dict[str, Any]:
     ffmpeg_exe = settings.ffmpeg_exe()
     runner = SubprocessRunner()
-    seconds = chunk_seconds or settings.chunk_seconds
     with tempfile.TemporaryDirectory(prefix="vodpipe-bench-", dir=settings.scratch_dir) as tmp:
         work = Path(tmp)
         if master is None:
@@ -104,6 +103,8 @@ def bench_chunked(
         assert info.video is not None
         ladder = load_ladder(settings.ladder)
         job = plan_job(source_media(master, info), ladder, work / "plan")
+        # By default, chunks of VODPIPE_CHUNK_SECONDS, short enough for two per worker.
+        seconds = chunk_seconds or min(settings.chunk_seconds, info.duration / (2 * workers))
         chunks = plan_chunks(job, info.video.frame_count, seconds)
         single: list[float] = []
         chunked: list[float] = []

@@ -226,7 +226,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="measure chunked encoding on N workers against one FFmpeg (default master: 30 s 1080p)",
     )
-    b.add_argument("--chunk-seconds", type=float, help="chunk length (default: VODPIPE_CHUNK_SECONDS)")
+    b.add_argument(
+        "--chunk-seconds",
+        type=float,
+        help="chunk length (default: VODPIPE_CHUNK_SECONDS, short enough for two chunks a worker)",
+    )
     b.set_defaults(func=cmd_bench)
     return parser
 
