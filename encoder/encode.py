@@ -6,12 +6,16 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Literal
 
+from encoder.chunks import chunk_window
 from encoder.ffmpeg_args import AudioOutput, EncodeJob, audio_path, build_encode_args, video_path
 from encoder.ladder import Ladder, SourceGeometry, plan_ladder
+from packager.samples import iter_samples, read_header
+from vodpipe.errors import InvalidMasterError
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from encoder.chunks import Chunk
     from encoder.runner import FFmpegRunner, ProgressCallback
 
 
@@ -86,6 +90,64 @@ def run_job(
 ) -> list[EncodedRendition]:
     job.out_dir.mkdir(parents=True, exist_ok=True)
     runner.run(build_encode_args(ffmpeg_exe, job), duration, on_progress)
-    renditions = [EncodedRendition("video", r.name, video_path(job, r)) for r in job.rungs]
-    renditions += [EncodedRendition("audio", o.id, audio_path(job, o), o.language) for o in job.audio]
+    return video_renditions(job) + audio_renditions(job)
+
+
+def video_renditions(job: EncodeJob) -> list[EncodedRendition]:
+    return [EncodedRendition("video", r.name, video_path(job, r)) for r in job.rungs]
+
+
+def audio_renditions(job: EncodeJob) -> list[EncodedRendition]:
+    return [EncodedRendition("audio", o.id, audio_path(job, o), o.language) for o in job.audio]
+
+
+def count_samples(path: Path) -> int:
+    with path.open("rb") as f:
+        _, header = read_header(f)
+        return sum(1 for _ in iter_samples(f, header))
+
+
+def run_chunk(
+    runner: FFmpegRunner,
+    ffmpeg_exe: str,
+    job: EncodeJob,
+    chunk: Chunk,
+    on_progress: ProgressCallback | None = None,
+    seconds: float | None = None,
+) -> list[EncodedRendition]:
+    """Encode one chunk's video into every rung (one decode); audio is encoded whole, apart.
+
+    ``seconds`` is the chunk's expected length, for progress (the last chunk's is open).
+
+    Every rung must hold the chunk's frames exactly: fewer means the master ended or stopped
+    decoding early, which no retry can mend.
+    """
+    job.out_dir.mkdir(parents=True, exist_ok=True)
+    if seconds is None:
+        seconds = float((chunk.frames or 0) / job.frame_rate)
+    args = build_encode_args(ffmpeg_exe, job, chunk_window(job, chunk), audio=False)
+    runner.run(args, seconds, on_progress)
+    renditions = video_renditions(job)
+    for rendition in renditions:
+        frames = count_samples(rendition.path)
+        if frames == 0 or (chunk.frames is not None and frames != chunk.frames):
+            wanted = "some" if chunk.frames is None else str(chunk.frames)
+            raise InvalidMasterError(
+                f"master chunk {chunk.index} (from frame {chunk.first_frame}) decoded to {frames} "
+                f"of {wanted} frames: the master is truncated or corrupt there"
+            )
     return renditions
+
+
+def run_audio(
+    runner: FFmpegRunner,
+    ffmpeg_exe: str,
+    job: EncodeJob,
+    duration: float,
+    on_progress: ProgressCallback | None = None,
+) -> list[EncodedRendition]:
+    """Encode every audio stream, whole: one AAC stream has no priming gap at a chunk join."""
+    job.out_dir.mkdir(parents=True, exist_ok=True)
+    if job.audio:
+        runner.run(build_encode_args(ffmpeg_exe, job, video_rungs=False), duration, on_progress)
+    return audio_renditions(job)

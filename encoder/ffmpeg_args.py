@@ -60,6 +60,19 @@ class EncodeJob:
     deinterlace: bool = False
     constant_frame_rate: bool = True  # False: the source is VFR and is resampled to frame_rate
     tonemap: bool = False
+    threads: int = 0  # x264 threads per rung; 0 lets FFmpeg choose (all cores)
+
+
+@dataclass(frozen=True)
+class InputWindow:
+    """Part of the master to read: seek to ``seek`` seconds, read ``read`` seconds, keep ``frames``.
+
+    ``None`` means from the start, to the end, every frame. Chunked encoding uses this.
+    """
+
+    seek: Fraction | None = None
+    read: Fraction | None = None
+    frames: int | None = None
 
 
 def video_path(job: EncodeJob, rung: PlannedRung) -> Path:
@@ -84,17 +97,18 @@ def _kbps(bits: int) -> str:
 
 def _video_options(job: EncodeJob, rung: PlannedRung) -> dict[str, Any]:
     gop = gop_frames(job)
-    # Keyframes are forced at every multiple of the GOP duration, in time, so that every rung
-    # has them at the same timestamps; x264's own keyframe decisions are pushed out of the way
+    # Keyframes are forced on every GOP-th frame, so that every rung has them at the same
+    # timestamps and a chunk that starts on a GOP boundary places them exactly where the
+    # one-process encode does; x264's own keyframe decisions are pushed out of the way
     # (keyint twice the GOP, no scene cuts) and GOPs are closed.
-    return {
+    options: dict[str, Any] = {
         "c:v": "libx264",
         "preset": job.preset,
         "profile:v": job.profile,
         "b:v": _kbps(rung.bitrate),
         "maxrate": _kbps(rung.maxrate),
         "bufsize": _kbps(rung.bufsize),
-        "force_key_frames": f"expr:gte(t,n_forced*{job.gop_seconds:g})",
+        "force_key_frames": f"expr:eq(mod(n,{gop}),0)",
         "forced-idr": 1,
         "x264-params": f"keyint={2 * gop}:min-keyint={gop}:scenecut=0:open-gop=0",
         # No CEA-608/708 captions carried over from the master's SEI: the HLS variants say
@@ -105,6 +119,9 @@ def _video_options(job: EncodeJob, rung: PlannedRung) -> dict[str, Any]:
         "movflags": VIDEO_MOVFLAGS,
         "f": "mp4",
     }
+    if job.threads:
+        options["threads"] = job.threads
+    return options
 
 
 def _audio_options(job: EncodeJob) -> dict[str, Any]:
@@ -120,9 +137,40 @@ def _audio_options(job: EncodeJob) -> dict[str, Any]:
     }
 
 
-def build_encode_args(ffmpeg_exe: str, job: EncodeJob) -> list[str]:
-    """The whole command line, executable first."""
-    source = ffmpeg.input(str(job.master))
+def build_encode_args(
+    ffmpeg_exe: str,
+    job: EncodeJob,
+    window: InputWindow | None = None,
+    *,
+    video_rungs: bool = True,
+    audio: bool = True,
+) -> list[str]:
+    """The whole command line, executable first: every rung and the audio, or a part of them."""
+    window = window or InputWindow()
+    reading: dict[str, Any] = {}
+    if window.seek:  # before -i: an accurate seek, frames before it are decoded and dropped
+        reading["ss"] = _seconds(window.seek)
+    if window.read is not None:
+        reading["t"] = _seconds(window.read)
+    source = ffmpeg.input(str(job.master), **reading)
+    outputs = _video_outputs(source, job, window.frames) if video_rungs else []
+    if audio:
+        for output in job.audio:
+            stream = source[f"a:{output.stream}"]
+            outputs.append(ffmpeg.output(stream, str(audio_path(job, output)), **_audio_options(job)))
+    command = ffmpeg.merge_outputs(*outputs).global_args(
+        "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"
+    )
+    args: list[str] = command.compile(cmd=ffmpeg_exe)
+    return args
+
+
+def _seconds(value: Fraction) -> str:
+    return f"{float(value):.6f}"
+
+
+def _video_outputs(source: Any, job: EncodeJob, frames: int | None) -> list[Any]:
+    """One decode, split into one scaled x264 output per rung (limited to ``frames`` if given)."""
     video = source["v:0"]
     if job.deinterlace:
         video = video.filter("bwdif", mode="send_frame")
@@ -140,12 +188,8 @@ def build_encode_args(ffmpeg_exe: str, job: EncodeJob) -> list[str]:
         else:  # a num/den is an expression that setsar rounds to max/max unless told otherwise
             scaled = scaled.filter("setsar", _ratio(rung.sar), max=VUI_RATIO_MAX)
         scaled = scaled.filter("format", "yuv420p")
-        outputs.append(ffmpeg.output(scaled, str(video_path(job, rung)), **_video_options(job, rung)))
-    for output in job.audio:
-        stream = source[f"a:{output.stream}"]
-        outputs.append(ffmpeg.output(stream, str(audio_path(job, output)), **_audio_options(job)))
-    command = ffmpeg.merge_outputs(*outputs).global_args(
-        "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"
-    )
-    args: list[str] = command.compile(cmd=ffmpeg_exe)
-    return args
+        options = _video_options(job, rung)
+        if frames is not None:
+            options["frames:v"] = frames
+        outputs.append(ffmpeg.output(scaled, str(video_path(job, rung)), **options))
+    return outputs

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import IO, Protocol
 
 from encoder.progress import Progress, parse_progress
-from vodpipe.errors import EncodeError
+from vodpipe.errors import EncodeError, FFmpegKilledError
 
 ProgressCallback = Callable[[Progress], None]
 _STDERR_LINES = 6
@@ -59,6 +59,10 @@ class SubprocessRunner:
         finally:
             status = proc.wait()
             reader.join()
+            proc.stdout.close()  # unclosed pipes would leak a file descriptor per encode
+            proc.stderr.close()
+        if status < 0:
+            raise FFmpegKilledError(f"ffmpeg was killed by signal {-status}")
         if status != 0:
             detail = " | ".join(tail) or "no output on stderr"
             raise EncodeError(f"ffmpeg failed (exit status {status}): {detail}")

@@ -95,7 +95,7 @@ def _pick(*values: int | None) -> int:
     return next((v for v in values if v is not None), 0)
 
 
-def _read_box(stream: BinaryIO) -> tuple[str, bytes] | None:
+def read_box(stream: BinaryIO) -> tuple[str, bytes] | None:
     header = stream.read(8)
     if not header:
         return None
@@ -118,7 +118,7 @@ def _read_box(stream: BinaryIO) -> tuple[str, bytes] | None:
 
 def read_header(stream: BinaryIO) -> tuple[bytes, TrackHeader]:
     """Read top-level boxes up to and including the moov; return the moov bytes and its track."""
-    while (item := _read_box(stream)) is not None:
+    while (item := read_box(stream)) is not None:
         fourcc, data = item
         if fourcc == "moov":
             moov = next(iter_boxes(data))
@@ -133,7 +133,7 @@ def iter_samples(stream: BinaryIO, header: TrackHeader) -> Iterator[Sample]:
     pending: bytes | None = None
     offset = stream.tell()
     moof_offset = offset
-    while (item := _read_box(stream)) is not None:
+    while (item := read_box(stream)) is not None:
         fourcc, data = item
         if fourcc == "moof":
             pending, moof_offset = data, offset

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import sys
 from dataclasses import asdict
@@ -23,7 +24,7 @@ from pipeline.drm_commands import add_drm_commands
 from pipeline.serving import log_audit_to_stderr, run_until_signalled
 from pipeline.settings import Settings, current_settings
 from pipeline.store import make_store
-from vodpipe.errors import RequestError, VodpipeError
+from vodpipe.errors import ConfigError, RequestError, VodpipeError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -129,10 +130,34 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
-    from bench.encode import bench_encode
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.broker_url:
+        raise ConfigError("a worker needs a broker: set VODPIPE_BROKER_URL (e.g. redis://localhost:6379/0)")
+    from pipeline.celery_app import celery_app
 
-    report = bench_encode(settings, Path(args.master) if args.master else None, args.runs)
+    concurrency, threads = settings.worker_slots(os.cpu_count() or 1)
+    concurrency = args.concurrency or concurrency
+    print(f"worker: {concurrency} task(s) at once, {threads} FFmpeg thread(s) each", flush=True)
+    argv = ["worker", "--loglevel", args.loglevel, "--concurrency", str(concurrency), "--pool", "prefork"]
+    argv += ["--without-mingle", "--without-gossip"]  # nothing to sync: all state is in Redis
+    if args.name:
+        argv += ["--hostname", args.name]
+    celery_app.worker_main(argv)
+    return 0
+
+
+def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
+    master = Path(args.master) if args.master else None
+    if args.workers is not None:
+        from bench.chunked import bench_chunked
+
+        if args.workers < 1:
+            raise ConfigError(f"--workers must be at least 1, got {args.workers}")
+        report = bench_chunked(settings, master, args.runs, args.workers, args.chunk_seconds)
+    else:
+        from bench.encode import bench_encode
+
+        report = bench_encode(settings, master, args.runs)
     print(json.dumps(report, indent=2))
     return 0
 
@@ -222,11 +247,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_drm_commands(sub)
 
+    p = sub.add_parser("worker", help="run a Celery worker that encodes, packages and publishes titles")
+    p.add_argument("--name", help="worker name, e.g. encoder1@%%h (default: celery@HOST)")
+    p.add_argument("--concurrency", type=int, help="tasks at once (default: VODPIPE_WORKER_CONCURRENCY)")
+    p.add_argument("--loglevel", default="info", choices=["debug", "info", "warning", "error"])
+    p.set_defaults(func=cmd_worker)
+
     p = sub.add_parser("bench", help="benchmarks that print JSON")
     bench = p.add_subparsers(dest="bench", required=True)
     b = bench.add_parser("encode", help="our ladder encode against one plain FFmpeg command")
     b.add_argument("--master", help="master to encode (default: a generated 10 s 1080p master)")
     b.add_argument("--runs", type=int, default=3)
+    b.add_argument(
+        "--workers",
+        type=int,
+        help="measure chunked encoding on N workers against one FFmpeg (default master: 30 s 1080p)",
+    )
+    b.add_argument(
+        "--chunk-seconds",
+        type=float,
+        help="chunk length (default: VODPIPE_CHUNK_SECONDS, short enough for two chunks a worker)",
+    )
     b.set_defaults(func=cmd_bench)
     b = bench.add_parser("package", help="our packager against Shaka Packager: clear, cenc and cbcs")
     b.add_argument("--master", help="master to encode and package (default: a generated demo master)")

@@ -1,33 +1,57 @@
-"""The title job: encode -> package -> publish, with its state in the title record.
+"""The title job, stage by stage: plan -> encode (whole, or chunks + audio) -> assemble -> package
+-> publish, with its state in the title record.
 
-Idempotent: the version folder is derived from the master's digest and every setting that
-shapes the output, so a retry writes the same keys and a finished version is never redone.
+Each stage reads its inputs from the object store and writes its outputs to deterministic keys
+under ``work/{title}/{version}/``, so stages can run on different hosts and a retried stage
+rewrites the same keys (or finds them done and skips). The version folder is derived from the
+master's digest and every setting that shapes the output, so a finished version is never redone.
+The Celery tasks in ``pipeline.tasks`` are thin wrappers over these functions.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
-from dataclasses import asdict
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from encoder.encode import SourceMedia, plan_job, run_job
+from encoder.chunks import Chunk, ChunkPolicy, Strategy, choose_strategy
+from encoder.encode import (
+    EncodedRendition,
+    SourceMedia,
+    audio_renditions,
+    plan_job,
+    run_audio,
+    run_chunk,
+    run_job,
+    video_renditions,
+)
+from encoder.join import join_chunks
 from encoder.ladder import Ladder, PlannedRung, SourceGeometry, load_ladder
 from ingest.catalog import Catalog, TitleRecord
 from ingest.probe import MasterInfo
 from packager.package import EncodedTrack, package
 from packager.publish import publish
-from vodpipe.errors import InvalidMasterError, VodpipeError
+from pipeline.workspace import all_stored, chunk_key, clear, packaged_prefix, rendition_key, work_prefix
+from vodpipe.errors import InvalidMasterError, TransientError, VodpipeError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from fractions import Fraction
 
+    from encoder.ffmpeg_args import EncodeJob
     from encoder.runner import FFmpegRunner, ProgressCallback
     from pipeline.settings import Settings
     from storage.base import ObjectStore
+
+STAGES = ("encode", "assemble", "package", "publish")
+PRESENTATION = "presentation.json"  # written last by the package stage: its done marker
 
 
 def source_media(path: Path, info: MasterInfo) -> SourceMedia:
@@ -64,62 +88,256 @@ def media_prefix(title: str, version: str) -> str:
     return f"media/{title}/{version}"
 
 
-def run_title(
-    settings: Settings,
-    store: ObjectStore,
-    runner: FFmpegRunner,
-    title: str,
-    on_progress: ProgressCallback | None = None,
-) -> TitleRecord:
+StageProgress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What every stage runs with: settings, the store, FFmpeg, and where progress goes."""
+
+    settings: Settings
+    store: ObjectStore
+    runner: FFmpegRunner
+    ffmpeg_threads: int = 0  # 0: FFmpeg's own choice
+    on_ffmpeg_progress: ProgressCallback | None = None
+    on_stage_progress: StageProgress | None = None
+
+    @property
+    def catalog(self) -> Catalog:
+        return Catalog(self.store)
+
+
+@dataclass(frozen=True)
+class TitlePlan:
+    title: str
+    version: str
+    strategy: Strategy
+    chunks: tuple[Chunk, ...]
+
+
+def update_title(ctx: JobContext, title: str, **changes: Any) -> TitleRecord:
+    """Compare-and-swap ``changes`` onto the title record; progress entries are merged, so
+    chunk tasks that finish at the same moment on different hosts lose no update."""
+
+    def change(record: TitleRecord) -> TitleRecord:
+        fields = dict(changes)
+        if "progress" in fields:
+            fields["progress"] = {**record.progress, **fields["progress"]}
+        status = fields.pop("status", record.status)
+        return record.with_status(status, **fields)
+
+    return ctx.catalog.update(title, change)
+
+
+def report(ctx: JobContext, title: str, stage: str, percent: float) -> None:
+    update_title(ctx, title, progress={stage: round(percent, 1)})
+    if ctx.on_stage_progress is not None:
+        ctx.on_stage_progress(stage, percent)
+
+
+def fail_title(store: ObjectStore, title: str, exc: BaseException) -> None:
+    """Record why the title failed, so it never stays 'encoding'."""
+    internal = f"internal error: {type(exc).__name__}: {exc}"
+    reason = exc.message if isinstance(exc, VodpipeError) else internal
     catalog = Catalog(store)
-    record = catalog.get(title)
-    ladder = load_ladder(settings.ladder)
-    version = version_id(record.master_sha256, ladder, settings.segment_seconds, settings.start_bitrate)
-    if record.status == "published" and record.published_version == version:
-        return record
+    if catalog.find(title) is not None:
+        catalog.update(title, lambda record: record.with_status("failed", error=reason))
+
+
+def _ladder(settings: Settings) -> Ladder:
+    return load_ladder(settings.ladder)
+
+
+def _encode_job(ctx: JobContext, record: TitleRecord, master: Path, out_dir: Path) -> EncodeJob:
     info = MasterInfo.from_dict(record.probe)
-    scratch = Path(tempfile.mkdtemp(prefix=f"vodpipe-{title}-", dir=settings.scratch_dir))
+    job = plan_job(source_media(master, info), _ladder(ctx.settings), out_dir)
+    return replace(job, threads=ctx.ffmpeg_threads)
+
+
+def plan_title(ctx: JobContext, title: str, workers: int) -> TitlePlan | None:
+    """Choose how to encode and record the job as started; None when it is published already."""
+    record = ctx.catalog.get(title)
+    settings = ctx.settings
+    version = version_id(
+        record.master_sha256, _ladder(settings), settings.segment_seconds, settings.start_bitrate
+    )
+    if record.status == "published" and record.published_version == version:
+        return None
+    info = MasterInfo.from_dict(record.probe)
+    job = _encode_job(ctx, record, Path("master"), Path("out"))
+    frames = info.video.frame_count if info.video else 0
+    strategy, chunks = choose_strategy(job, frames, workers, ChunkPolicy(ctx.settings.chunk_seconds))
+    ladder = [_rung_record(r) for r in job.rungs]
+    ctx.catalog.update(
+        title,
+        lambda r: r.with_status(
+            "encoding", version=version, error=None, ladder=ladder, progress=dict.fromkeys(STAGES, 0.0)
+        ),
+    )
+    return TitlePlan(title, version, strategy, chunks)
+
+
+@contextmanager
+def _scratch(ctx: JobContext, title: str) -> Iterator[Path]:
+    folder = Path(tempfile.mkdtemp(prefix=f"vodpipe-{title}-", dir=ctx.settings.scratch_dir))
     try:
-        master = store.local_path(record.master_key)
-        if master is None or not master.is_file():
-            master = scratch / f"master{Path(record.master_key).suffix}"
-            store.download(record.master_key, master)
-        job = plan_job(source_media(master, info), ladder, scratch / "encoded")
-        record = record.with_status(
-            "encoding", version=version, error=None, ladder=[_rung_record(r) for r in job.rungs]
-        )
-        catalog.save(record)
-        encoded = run_job(runner, settings.ffmpeg_exe(), job, info.duration, on_progress)
-
-        record = record.with_status("packaging")
-        catalog.save(record)
-        tracks = [EncodedTrack(r.kind, r.id, r.path, r.language) for r in encoded]
-        presentation = package(tracks, scratch / "packaged", settings.segment_seconds, settings.start_bitrate)
-        publish(store, scratch / "packaged", media_prefix(title, version))
-
-        renditions = [
-            {
-                "kind": r.kind,
-                "id": r.id,
-                "codec": r.codec,
-                "width": r.width,
-                "height": r.height,
-                "bandwidth": r.peak_bitrate,
-                "average_bandwidth": r.average_bitrate,
-                "duration": float(r.duration),
-                "segments": len(r.segments),
-                "language": r.language,
-            }
-            for r in (*presentation.video, *presentation.audio)
-        ]
-        record = record.with_status("published", published_version=version, renditions=renditions)
-        catalog.save(record)
-        return record
-    except VodpipeError as exc:
-        catalog.save(record.with_status("failed", error=exc.message))
-        raise
-    except Exception as exc:  # recorded, then re-raised: the title never stays "encoding"
-        catalog.save(record.with_status("failed", error=f"internal error: {type(exc).__name__}: {exc}"))
-        raise
+        yield folder
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _master(ctx: JobContext, record: TitleRecord) -> Path:
+    """The master as a local file: the store's own, or a copy cached on this host by digest."""
+    local = ctx.store.local_path(record.master_key)
+    if local is not None and local.is_file():
+        return local
+    cache = Path(ctx.settings.scratch_dir or tempfile.gettempdir()) / "vodpipe-masters"
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"{record.master_sha256}{Path(record.master_key).suffix}"
+    if not path.is_file():
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        ctx.store.download(record.master_key, partial)
+        partial.replace(path)  # atomic: concurrent tasks on this host see all of it or nothing
+    return path
+
+
+def _renditions(job: EncodeJob) -> list[EncodedRendition]:
+    return video_renditions(job) + audio_renditions(job)
+
+
+def encode_whole(ctx: JobContext, title: str, version: str) -> None:
+    """One FFmpeg decodes the master once and encodes every rung and the audio."""
+    record = ctx.catalog.get(title)
+    with _scratch(ctx, title) as scratch:
+        job = _encode_job(ctx, record, _master(ctx, record), scratch)
+        names = [r.path.name for r in _renditions(job)]
+        keys = [rendition_key(title, version, n) for n in names]
+        if not all_stored(ctx.store, keys):
+            info = MasterInfo.from_dict(record.probe)
+            for rendition in run_job(ctx.runner, _exe(ctx), job, info.duration, ctx.on_ffmpeg_progress):
+                ctx.store.put_file(rendition_key(title, version, rendition.path.name), rendition.path)
+    report(ctx, title, "encode", 100.0)
+    report(ctx, title, "assemble", 100.0)
+
+
+def _exe(ctx: JobContext) -> str:
+    return ctx.settings.ffmpeg_exe()
+
+
+def encode_chunk(ctx: JobContext, title: str, version: str, chunk: Chunk, total: int) -> None:
+    """Encode one chunk's video into every rung; outputs at ``work/.../chunks/{index}/``."""
+    record = ctx.catalog.get(title)
+    with _scratch(ctx, title) as scratch:
+        job = _encode_job(ctx, record, _master(ctx, record), scratch)
+        keys = [chunk_key(title, version, chunk.index, r.path.name) for r in video_renditions(job)]
+        if not all_stored(ctx.store, keys):
+            info = MasterInfo.from_dict(record.probe)
+            start = float(chunk.first_frame / job.frame_rate)
+            seconds = None if chunk.frames else info.duration - start  # the last chunk's length
+            progress = ctx.on_ffmpeg_progress
+            for rendition in run_chunk(ctx.runner, _exe(ctx), job, chunk, progress, seconds):
+                key = chunk_key(title, version, chunk.index, rendition.path.name)
+                ctx.store.put_file(key, rendition.path)
+    done = sum(1 for k in ctx.store.list(f"{work_prefix(title, version)}/chunks/") if k.endswith(".mp4"))
+    report(ctx, title, "encode", 100.0 * done / max(1, total * len(job.rungs)))
+
+
+def encode_audio(ctx: JobContext, title: str, version: str) -> None:
+    """Every audio stream, whole, straight to its rendition key."""
+    record = ctx.catalog.get(title)
+    info = MasterInfo.from_dict(record.probe)
+    with _scratch(ctx, title) as scratch:
+        job = _encode_job(ctx, record, _master(ctx, record), scratch)
+        keys = [rendition_key(title, version, r.path.name) for r in audio_renditions(job)]
+        if not all_stored(ctx.store, keys):
+            for rendition in run_audio(ctx.runner, _exe(ctx), job, info.duration):
+                ctx.store.put_file(rendition_key(title, version, rendition.path.name), rendition.path)
+
+
+def assemble(ctx: JobContext, title: str, version: str, chunk_count: int) -> None:
+    """Join each rung's chunks, in order, into its rendition."""
+    record = ctx.catalog.get(title)
+    report(ctx, title, "encode", 100.0)
+    with _scratch(ctx, title) as scratch:
+        job = _encode_job(ctx, record, Path("master"), scratch)
+        rungs = video_renditions(job)
+        for done, rendition in enumerate(rungs):
+            name = rendition.path.name
+            key = rendition_key(title, version, name)
+            if ctx.store.exists(key):
+                continue
+            parts = []
+            for index in range(chunk_count):
+                part = chunk_key(title, version, index, name)
+                if not ctx.store.exists(part):  # a redelivered chunk task has not finished yet
+                    raise TransientError(f"chunk {index} of {name} is not in the store yet")
+                local = scratch / f"{index:05d}-{name}"
+                ctx.store.download(part, local)
+                parts.append(local)
+            joined = scratch / name
+            join_chunks(parts, joined)
+            ctx.store.put_file(key, joined)
+            for local in parts:
+                local.unlink()
+            report(ctx, title, "assemble", 100.0 * (done + 1) / len(rungs))
+    report(ctx, title, "assemble", 100.0)
+
+
+def package_title(ctx: JobContext, title: str, version: str) -> None:
+    """Cut the renditions into CMAF segments and write the manifests, under ``work/.../packaged``."""
+    done_key = f"{work_prefix(title, version)}/{PRESENTATION}"
+    if ctx.store.exists(done_key):
+        return
+    record = ctx.catalog.get(title)
+    update_title(ctx, title, status="packaging")
+    with _scratch(ctx, title) as scratch:
+        job = _encode_job(ctx, record, Path("master"), scratch / "encoded")
+        job.out_dir.mkdir()
+        tracks = []
+        for r in _renditions(job):
+            ctx.store.download(rendition_key(title, version, r.path.name), r.path)
+            tracks.append(EncodedTrack(r.kind, r.id, r.path, r.language))
+        out = scratch / "packaged"
+        presentation = package(tracks, out, ctx.settings.segment_seconds, ctx.settings.start_bitrate)
+        prefix = packaged_prefix(title, version)
+        for path in sorted(p for p in out.rglob("*") if p.is_file()):
+            ctx.store.put_file(f"{prefix}/{path.relative_to(out).as_posix()}", path)
+    renditions = [
+        {
+            "kind": r.kind,
+            "id": r.id,
+            "codec": r.codec,
+            "width": r.width,
+            "height": r.height,
+            "bandwidth": r.peak_bitrate,
+            "average_bandwidth": r.average_bitrate,
+            "duration": float(r.duration),
+            "segments": len(r.segments),
+            "language": r.language,
+        }
+        for r in (*presentation.video, *presentation.audio)
+    ]
+    ctx.store.put_bytes(done_key, json.dumps(renditions, sort_keys=True).encode(), "application/json")
+    report(ctx, title, "package", 100.0)
+
+
+def publish_title(ctx: JobContext, title: str, version: str) -> TitleRecord:
+    """Copy the packaged title to ``media/``: segments first, manifests last."""
+    renditions = json.loads(ctx.store.get_bytes(f"{work_prefix(title, version)}/{PRESENTATION}"))
+    prefix = packaged_prefix(title, version) + "/"
+    with _scratch(ctx, title) as scratch:
+        for key in ctx.store.list(prefix):
+            local = scratch / key[len(prefix) :]
+            local.parent.mkdir(parents=True, exist_ok=True)
+            ctx.store.download(key, local)
+        publish(ctx.store, scratch, media_prefix(title, version))
+    record = update_title(
+        ctx,
+        title,
+        status="published",
+        published_version=version,
+        renditions=renditions,
+        progress=dict.fromkeys(STAGES, 100.0),
+    )
+    clear(ctx.store, title, version)  # intermediate files: the published version is final
+    return record

@@ -37,6 +37,20 @@ def _port(value: str) -> int:
     return port
 
 
+def _positive_seconds(value: str) -> float:
+    number = float(value)
+    if not 0 < number <= 24 * 3600:
+        raise ValueError("must be a positive number of seconds")
+    return number
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("must be positive")
+    return number
+
+
 def _choice(*allowed: str) -> Callable[[str], str]:
     def parse(value: str) -> str:
         if value not in allowed:
@@ -154,6 +168,19 @@ class Settings:
     manifest_max_age: int = _setting(10, _nonnegative, "Browser max-age of manifests, seconds.")
     manifest_edge_max_age: int = _setting(60, _nonnegative, "Edge (CDN-Cache-Control) max-age of manifests.")
     broker_url: str | None = _setting(None, str, "Celery broker; unset runs jobs in-process (eager).")
+    result_backend: str | None = _setting(None, str, "Celery result backend; default: the broker URL.")
+    chunk_seconds: float = _setting(
+        48.0, _positive_seconds, "Chunk length for chunked encoding, rounded to whole GOPs."
+    )
+    encode_workers: int = _setting(
+        0, _nonnegative, "Workers the planner counts on; 0 asks the broker which are up."
+    )
+    worker_concurrency: int = _setting(0, _nonnegative, "Tasks a worker runs at once; 0: one per 4 cores.")
+    ffmpeg_threads: int = _setting(0, _nonnegative, "Threads per FFmpeg on a worker; 0: cores / concurrency.")
+    task_time_limit: int = _setting(4 * 3600, _positive, "Hard time limit of one task, seconds.")
+    visibility_timeout: int = _setting(
+        5 * 3600, _positive, "Seconds before Redis redelivers a task whose worker died."
+    )
     players_dir: Path | None = _setting(None, Path, "Folder with the npm players (default: player_test).")
     store: str = _setting("local", _choice("local", "s3"), "Object store: `local` (DATA_DIR) or `s3`.")
     s3_bucket: str | None = _setting(None, str, "S3 bucket (required with STORE=s3).")
@@ -197,6 +224,16 @@ class Settings:
 
         exe: str = imageio_ffmpeg.get_ffmpeg_exe()
         return exe
+
+    def worker_slots(self, cores: int) -> tuple[int, int]:
+        """Concurrency and FFmpeg threads of a worker on a host with ``cores`` cores.
+
+        An encode already uses every core it is given, so a worker runs one task per four cores
+        (at least one) and splits the cores among them.
+        """
+        concurrency = self.worker_concurrency or max(1, cores // 4)
+        threads = self.ffmpeg_threads or max(1, cores // concurrency)
+        return concurrency, threads
 
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

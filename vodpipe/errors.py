@@ -38,11 +38,24 @@ class InvalidMasterError(VodpipeError, ValueError):
     title = "Invalid master"
 
 
+class TransientError(VodpipeError):
+    """Worth retrying: the same work may succeed later (a killed process, a store that is down).
+
+    Celery tasks retry these with backoff; every other error fails the title at once.
+    """
+
+    status = 503
+
+
 class EncodeError(VodpipeError, RuntimeError):
     """FFmpeg failed; the message carries the last lines of its stderr."""
 
     problem_type = "https://vodpipe.dev/problems/encode-failed"
     title = "Encode failed"
+
+
+class FFmpegKilledError(EncodeError, TransientError):
+    """FFmpeg was killed by a signal (out of memory, a host shutting down), not by its input."""
 
 
 class PackagingError(VodpipeError, ValueError):

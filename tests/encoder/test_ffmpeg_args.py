@@ -39,7 +39,7 @@ def video_args(name: str, bitrate: str, maxrate: str, bufsize: str) -> list[str]
         "-c:v",
         "libx264",
         "-force_key_frames",
-        "expr:gte(t,n_forced*2)",
+        "expr:eq(mod(n,60),0)",
         "-forced-idr",
         "1",
         "-fps_mode",

@@ -102,3 +102,33 @@ def test_a_bad_secret_names_the_variable_but_never_echoes_it(name: str, value: s
         Settings.from_env({name: value})
     assert name in caught.value.message
     assert value not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("cores", "environ", "slots"),
+    [
+        pytest.param(2, {}, (1, 2), id="2-cores-one-task-two-threads"),
+        pytest.param(16, {}, (4, 4), id="16-cores-four-tasks-of-four"),
+        pytest.param(16, {"VODPIPE_WORKER_CONCURRENCY": "2"}, (2, 8), id="concurrency-set"),
+        pytest.param(8, {"VODPIPE_FFMPEG_THREADS": "3"}, (2, 3), id="threads-set"),
+    ],
+)
+def test_workers_are_sized_for_the_host(cores: int, environ: dict[str, str], slots: tuple[int, int]) -> None:
+    assert Settings.from_env(environ).worker_slots(cores) == slots
+
+
+def test_distributed_settings_are_parsed() -> None:
+    settings = Settings.from_env(
+        {
+            "VODPIPE_BROKER_URL": "redis://redis:6379/0",
+            "VODPIPE_CHUNK_SECONDS": "30",
+            "VODPIPE_VISIBILITY_TIMEOUT": "600",
+            "VODPIPE_TASK_TIME_LIMIT": "500",
+        }
+    )
+    assert (settings.chunk_seconds, settings.visibility_timeout, settings.task_time_limit) == (30.0, 600, 500)
+    assert settings.result_backend is None  # the broker's URL is used
+    with pytest.raises(ConfigError, match="VODPIPE_CHUNK_SECONDS='0' is invalid"):
+        Settings.from_env({"VODPIPE_CHUNK_SECONDS": "0"})
+    with pytest.raises(ConfigError, match="VODPIPE_TASK_TIME_LIMIT='-1' is invalid: must be positive"):
+        Settings.from_env({"VODPIPE_TASK_TIME_LIMIT": "-1"})
