@@ -59,6 +59,8 @@ class SubprocessRunner:
         finally:
             status = proc.wait()
             reader.join()
+            proc.stdout.close()  # Popen outside a with-block leaves its pipes to the GC otherwise
+            proc.stderr.close()
         if status != 0:
             detail = " | ".join(tail) or "no output on stderr"
             raise EncodeError(f"ffmpeg failed (exit status {status}): {detail}")
