@@ -1,0 +1,91 @@
+"""An AV1 rung packaged alongside an H.264 rung: one title, both signalled in HLS and DASH."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from fractions import Fraction
+from typing import TYPE_CHECKING
+from xml.etree import ElementTree
+
+import av
+import pytest
+
+from packager.package import EncodedTrack, package
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+pytestmark = pytest.mark.integration
+
+_MOVFLAGS = "+frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets"
+_NS = {"d": "urn:mpeg:dash:schema:mpd:2011"}
+
+
+def _encode(ffmpeg_exe: str, path: Path, codec: list[str]) -> Path:
+    source = ["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=4", "-pix_fmt", "yuv420p"]
+    # the same closed 2-second GOPs in both codecs, so the rungs share segment boundaries
+    subprocess.run(
+        [
+            ffmpeg_exe,
+            "-v",
+            "error",
+            "-nostdin",
+            "-y",
+            *source,
+            *codec,
+            "-g",
+            "50",
+            "-movflags",
+            _MOVFLAGS,
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def title(tmp_path_factory: pytest.TempPathFactory, ffmpeg_exe: str) -> Path:
+    work = tmp_path_factory.mktemp("mixed")
+    h264 = _encode(
+        ffmpeg_exe,
+        work / "h264.mp4",
+        ["-c:v", "libx264", "-preset", "ultrafast", "-b:v", "300k", "-x264-params", "scenecut=0:open-gop=0"],
+    )
+    av1 = _encode(
+        ffmpeg_exe,
+        work / "av1.mp4",
+        ["-c:v", "libsvtav1", "-preset", "12", "-b:v", "200k", "-svtav1-params", "scd=0"],
+    )
+    out = work / "title"
+    package([EncodedTrack("video", "h264", h264), EncodedTrack("video", "av1", av1)], out, Fraction(2))
+    return out
+
+
+def test_hls_lists_each_rung_with_its_codec(title: Path) -> None:
+    master = (title / "master.m3u8").read_text()
+    variants = dict(re.findall(r'CODECS="([^"]+)"[^\n]*\n(video/\w+/index\.m3u8)', master))
+    assert variants == {"av01.0.00M.08": "video/av1/index.m3u8", "avc1.42c00d": "video/h264/index.m3u8"}
+
+
+def test_dash_gives_each_codec_its_own_adaptation_set(title: Path) -> None:
+    root = ElementTree.fromstring((title / "manifest.mpd").read_bytes())
+    sets = root.findall("d:Period/d:AdaptationSet", _NS)
+    video = [
+        [(r.get("id"), r.get("codecs")) for r in s.findall("d:Representation", _NS)]
+        for s in sets
+        if s.get("contentType") == "video"
+    ]
+    assert video == [[("h264", "avc1.42c00d")], [("av1", "av01.0.00M.08")]]
+    assert [s.get("id") for s in sets] == ["0", "1"]
+
+
+def test_packaged_av1_segments_decode(title: Path, tmp_path: Path) -> None:
+    rung = title / "video" / "av1"
+    joined = tmp_path / "av1.mp4"
+    joined.write_bytes(b"".join(p.read_bytes() for p in [rung / "init.mp4", *sorted(rung.glob("seg-*.m4s"))]))
+    with av.open(str(joined)) as container:
+        frames = sum(1 for _ in container.decode(video=0))
+    assert frames == 100
