@@ -235,7 +235,7 @@ def test_each_video_codec_gets_its_own_adaptation_set_and_the_mpd_stays_valid() 
     sets = MPEGDASHParser.parse(text).periods[0].adaptation_sets
     assert [(s.id, s.content_type) for s in sets] == [(0, "video"), (1, "video"), (2, "video"), (3, "audio")]
     assert [[r.codecs for r in s.representations] for s in sets[:3]] == [
-        ["avc1.64001f", "avc1.64001f"],
+        ["avc1.64001e", "avc1.64001f"],  # by peak bit rate: 360p first
         ["av01.0.05M.08"],
         ["hvc1.1.6.L93.90"],
     ]
