@@ -43,6 +43,9 @@ class QualityJob:
     n_subsample: int = 1  # score every Nth frame: long titles need not score every frame
     threads: int = 1
     phone_model: bool = False
+    # SSIM (libvmaf's float_ssim) is about three quarters of the pass's time: trial encodes
+    # for a hull need only VMAF.
+    ssim: bool = True
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ class FrameScore:
     frame: int  # index in the rung, counting from 0 (subsampled logs skip indices)
     vmaf: float
     psnr_y: float
-    ssim: float
+    ssim: float | None = None
     vmaf_phone: float | None = None
 
 
@@ -66,7 +69,7 @@ class QualitySummary:
     frames: int
     vmaf: Summary
     psnr_y: Summary
-    ssim: Summary
+    ssim: Summary | None = None
     vmaf_phone: Summary | None = None
 
 
@@ -111,7 +114,7 @@ def build_quality_args(ffmpeg_exe: str, job: QualityJob) -> list[str]:
     prepare = f"scale={size}:flags=bicubic,format=yuv420p,setsar=1,setpts=PTS-STARTPTS"
     options = [
         ("model", _model_option(job.phone_model)),
-        ("feature", "name=psnr|name=float_ssim"),
+        ("feature", "name=psnr|name=float_ssim" if job.ssim else "name=psnr"),
         ("log_fmt", "json"),
         ("log_path", str(job.log_path)),
         ("n_subsample", str(job.n_subsample)),
@@ -161,13 +164,14 @@ def parse_vmaf_log(text: str) -> list[FrameScore]:
         frame = int(entry["frameNum"])
         metrics = entry["metrics"]
         phone = _metric(metrics, "vmaf_phone", frame) if "vmaf_phone" in metrics else None
+        ssim = _metric(metrics, "float_ssim", frame) if "float_ssim" in metrics else None
         scores.append(
             FrameScore(
                 frame=frame,
                 vmaf=_metric(metrics, "vmaf", frame),
                 # A PSNR filter outside libvmaf writes inf for identical frames: clip it as libvmaf does.
                 psnr_y=min(_metric(metrics, "psnr_y", frame), PSNR_CAP_8BIT),
-                ssim=_metric(metrics, "float_ssim", frame),
+                ssim=ssim,
                 vmaf_phone=phone,
             )
         )
@@ -193,11 +197,12 @@ def summarize(frames: Sequence[FrameScore]) -> QualitySummary:
     if not frames:
         raise ValueError("no frames to summarize")
     phones = [f.vmaf_phone for f in frames if f.vmaf_phone is not None]
+    ssims = [f.ssim for f in frames if f.ssim is not None]
     return QualitySummary(
         frames=len(frames),
         vmaf=_summary([f.vmaf for f in frames]),
         psnr_y=_summary([f.psnr_y for f in frames]),
-        ssim=_summary([f.ssim for f in frames]),
+        ssim=_summary(ssims) if len(ssims) == len(frames) else None,
         vmaf_phone=_summary(phones) if len(phones) == len(frames) else None,
     )
 

@@ -164,3 +164,13 @@ def test_segment_without_a_scored_frame_is_an_error() -> None:
     frames = [FrameScore(i, vmaf=90.0, psnr_y=40.0, ssim=0.9) for i in range(0, 40, 20)]
     with pytest.raises(EncodeError, match="segment 1 has no scored frame"):
         by_segment(frames, Fraction(10), [0.0, 1.0, 2.0])
+
+
+def test_without_ssim_the_pass_asks_libvmaf_for_psnr_only() -> None:
+    job = QualityJob(Path("r.mp4"), Path("m.mp4"), 640, 360, Path("l.json"), ssim=False)
+    assert ":feature=name=psnr:log_fmt=json:" in build_quality_args("ffmpeg", job)[13]
+    frames = parse_vmaf_log(
+        json.dumps({"frames": [{"frameNum": 0, "metrics": {"vmaf": 90.0, "psnr_y": 41.0}}]})
+    )
+    assert frames == [FrameScore(frame=0, vmaf=90.0, psnr_y=41.0)]
+    assert summarize(frames).ssim is None

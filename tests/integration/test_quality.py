@@ -57,6 +57,8 @@ def test_low_bitrate_rung_scores_below_high_bitrate_rung(master: Path, ffmpeg_ex
     high = _measure(ffmpeg_exe, _rung(ffmpeg_exe, master, "600k"), master, master.with_name("high.json"))
     assert low.title.vmaf.mean < high.title.vmaf.mean
     assert low.title.psnr_y.mean < high.title.psnr_y.mean
+    assert low.title.ssim is not None
+    assert high.title.ssim is not None
     assert low.title.ssim.mean < high.title.ssim.mean
     # every second frame of 50 is scored, and the two 1-second segments share them
     assert low.title.frames == SECONDS * RATE // 2
@@ -73,6 +75,17 @@ def test_identical_input_scores_full_marks(master: Path, ffmpeg_exe: str, tmp_pa
     assert report.title.vmaf.p5 == pytest.approx(100.0, abs=0.5)
     assert report.title.vmaf.minimum > 95.0
     assert report.title.psnr_y.minimum == 60.0  # libvmaf's cap for 8-bit, not infinity
+    assert report.title.ssim is not None
     assert report.title.ssim.minimum == pytest.approx(1.0, abs=1e-4)
     assert report.title.vmaf_phone is not None
     assert report.title.vmaf_phone.p5 == pytest.approx(100.0, abs=0.5)
+
+
+def test_vmaf_only_pass_scores_the_same_vmaf(master: Path, ffmpeg_exe: str, tmp_path: Path) -> None:
+    rung = _rung(ffmpeg_exe, master, "100k")
+    full = _measure(ffmpeg_exe, rung, master, tmp_path / "full.json")
+    job = QualityJob(rung, master, 320, 180, tmp_path / "vmaf.json", n_subsample=2, threads=1, ssim=False)
+    lean = measure_quality(SubprocessRunner(), ffmpeg_exe, job, duration=SECONDS, frame_rate=Fraction(RATE))
+    assert lean.title.ssim is None
+    assert [f.vmaf for f in lean.frames] == [f.vmaf for f in full.frames]
+    assert len(lean.segments) == 1
