@@ -16,6 +16,7 @@ import pytest
 
 from packager.codecs import codec_string
 from packager.samples import read_header
+from player_test.media import read_init
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -39,7 +40,10 @@ def _encode(ffmpeg_exe: str, path: Path, options: list[str]) -> str:
 def _codec_string_of(path: Path) -> str:
     with path.open("rb") as f:
         _, header = read_header(f)
-    return codec_string(header.entry)
+    ours = codec_string(header.entry)
+    # the checker's own reading of the same init segment (player_test/media.py) must agree
+    assert read_init(path.read_bytes()).codec == ours
+    return ours
 
 
 def _ffmpeg_dash_codecs(ffmpeg_exe: str, track: Path) -> str:
