@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 import subprocess
+import threading
 from fractions import Fraction
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 from xml.etree import ElementTree
 
@@ -12,8 +15,10 @@ import av
 import pytest
 
 from packager.package import EncodedTrack, package
+from player_test.check import check
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
 pytestmark = pytest.mark.integration
@@ -89,3 +94,30 @@ def test_packaged_av1_segments_decode(title: Path, tmp_path: Path) -> None:
     with av.open(str(joined)) as container:
         frames = sum(1 for _ in container.decode(video=0))
     assert frames == 100
+
+
+@pytest.fixture
+def served(title: Path) -> Iterator[str]:
+    """The title over plain HTTP (no CORS, no Range: the checker's rules for those fail)."""
+    handler = partial(SimpleHTTPRequestHandler, directory=str(title))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.parametrize("manifest", ["master.m3u8", "manifest.mpd"])
+def test_the_checker_passes_both_codecs(served: str, manifest: str) -> None:
+    report = check(f"{served}/{manifest}")
+    assert {f.rule for f in report.errors} <= {"cors", "range"}
+    assert {(r.codec, r.frames) for r in report.renditions if r.kind == "video"} == {
+        ("avc1.42c00d", 100),
+        ("av01.0.00M.08", 100),
+    }
+    checked = {f.rule for f in report.findings if f.ok}
+    assert {"codecs", "decode", "alignment", "bandwidth"} <= checked
