@@ -1,4 +1,6 @@
-"""An AV1 rung packaged alongside an H.264 rung: one title, both signalled in HLS and DASH."""
+"""AV1 and HEVC rungs packaged alongside an H.264 rung: one title, each signalled in HLS and DASH.
+
+Debian's Chromium cannot play HEVC, so HEVC is checked by bytes and by the checker only."""
 
 from __future__ import annotations
 
@@ -64,15 +66,30 @@ def title(tmp_path_factory: pytest.TempPathFactory, ffmpeg_exe: str) -> Path:
         work / "av1.mp4",
         ["-c:v", "libsvtav1", "-preset", "12", "-b:v", "200k", "-svtav1-params", "scd=0"],
     )
+    hevc = _encode(
+        ffmpeg_exe,
+        work / "hevc.mp4",
+        ["-c:v", "libx265", "-preset", "ultrafast", "-b:v", "200k", "-tag:v", "hvc1",
+         "-x265-params", "log-level=error:keyint=50:min-keyint=50:scenecut=0:open-gop=0"],
+    )  # fmt: skip
     out = work / "title"
-    package([EncodedTrack("video", "h264", h264), EncodedTrack("video", "av1", av1)], out, Fraction(2))
+    tracks = [
+        EncodedTrack("video", "h264", h264),
+        EncodedTrack("video", "av1", av1),
+        EncodedTrack("video", "hevc", hevc),
+    ]
+    package(tracks, out, Fraction(2))
     return out
 
 
 def test_hls_lists_each_rung_with_its_codec(title: Path) -> None:
     master = (title / "master.m3u8").read_text()
     variants = dict(re.findall(r'CODECS="([^"]+)"[^\n]*\n(video/\w+/index\.m3u8)', master))
-    assert variants == {"av01.0.00M.08": "video/av1/index.m3u8", "avc1.42c00d": "video/h264/index.m3u8"}
+    assert variants == {
+        "av01.0.00M.08": "video/av1/index.m3u8",
+        "avc1.42c00d": "video/h264/index.m3u8",
+        "hvc1.1.6.L60.90": "video/hevc/index.m3u8",
+    }
 
 
 def test_dash_gives_each_codec_its_own_adaptation_set(title: Path) -> None:
@@ -83,13 +100,14 @@ def test_dash_gives_each_codec_its_own_adaptation_set(title: Path) -> None:
         for s in sets
         if s.get("contentType") == "video"
     ]
-    assert video == [[("h264", "avc1.42c00d")], [("av1", "av01.0.00M.08")]]
-    assert [s.get("id") for s in sets] == ["0", "1"]
+    assert video == [[("h264", "avc1.42c00d")], [("av1", "av01.0.00M.08")], [("hevc", "hvc1.1.6.L60.90")]]
+    assert [s.get("id") for s in sets] == ["0", "1", "2"]
 
 
-def test_packaged_av1_segments_decode(title: Path, tmp_path: Path) -> None:
-    rung = title / "video" / "av1"
-    joined = tmp_path / "av1.mp4"
+@pytest.mark.parametrize("rung_id", ["av1", "hevc"])
+def test_packaged_segments_decode(title: Path, tmp_path: Path, rung_id: str) -> None:
+    rung = title / "video" / rung_id
+    joined = tmp_path / f"{rung_id}.mp4"
     joined.write_bytes(b"".join(p.read_bytes() for p in [rung / "init.mp4", *sorted(rung.glob("seg-*.m4s"))]))
     with av.open(str(joined)) as container:
         frames = sum(1 for _ in container.decode(video=0))
@@ -118,6 +136,7 @@ def test_the_checker_passes_both_codecs(served: str, manifest: str) -> None:
     assert {(r.codec, r.frames) for r in report.renditions if r.kind == "video"} == {
         ("avc1.42c00d", 100),
         ("av01.0.00M.08", 100),
+        ("hvc1.1.6.L60.90", 100),
     }
     checked = {f.rule for f in report.findings if f.ok}
     assert {"codecs", "decode", "alignment", "bandwidth"} <= checked
