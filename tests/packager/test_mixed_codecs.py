@@ -1,6 +1,7 @@
 """AV1 and HEVC rungs packaged alongside an H.264 rung: one title, each signalled in HLS and DASH.
 
-Debian's Chromium cannot play HEVC, so HEVC is checked by bytes and by the checker only."""
+Debian's Chromium cannot play HEVC, so HEVC is checked by bytes and by the checker only.
+"""
 
 from __future__ import annotations
 
