@@ -130,7 +130,8 @@ def check(url: str, token: str | None = None) -> Report:
     is_dash = url.split("?", 1)[0].endswith(".mpd")
     report = Report(url, "dash" if is_dash else "hls")
     video, audio = (check_dash if is_dash else check_hls)(fetcher, report, url)
-    _alignment(report, video)
+    if not is_dash:  # DASH aligns per AdaptationSet, where segmentAlignment promises it (dash.py)
+        _alignment(report, video)
     _av_sync(report, video, audio)
     frames = _decode(report, video, audio)
     report.renditions = [

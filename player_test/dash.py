@@ -1,9 +1,12 @@
-"""DASH: the MPD, validated against the schema, its SegmentTemplates expanded and measured."""
+"""DASH: the MPD, validated against the schema, every Representation addressed, measured and judged."""
 
 from __future__ import annotations
 
 import math
 import re
+import struct
+import xml.etree.ElementTree as ET
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,8 +15,11 @@ from urllib.parse import urljoin
 import xmlschema
 from mpegdash.parser import MPEGDASHParser
 
-from player_test.fetch import MediaRef
-from player_test.tracks import Measured, Signalling, Track, fetch_ok, measure
+from player_test.bitrate import verdict
+from player_test.buffer_model import minimal_bandwidth
+from player_test.dash_segments import Addressing, AddressingError, addressing, with_index
+from player_test.media import MediaError, read_init
+from player_test.tracks import Measured, Signalling, Track, fetch_ok, measure, tolerance
 
 MP4_PROTECTION = "urn:mpeg:dash:mp4protection:2011"
 
@@ -41,7 +47,6 @@ if TYPE_CHECKING:
     from player_test.findings import Report
 
 SCHEMA = Path(__file__).parent / "schemas" / "dash" / "DASH-MPD.xsd"
-_TEMPLATE = re.compile(r"\$(RepresentationID|Number|Time|Bandwidth)(%0(\d+)d)?\$")
 _DURATION = re.compile(r"P(?:(\d+)D)?T?(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?")
 
 
@@ -55,65 +60,33 @@ def parse_duration(value: str | None) -> Fraction:
     )
 
 
-def fill(template: str, rep_id: str, bandwidth: int, number: int = 0, time: int = 0) -> str:
-    """ISO/IEC 23009-1 §5.3.9.4.4 identifiers, with the optional %0Nd width."""
-
-    def one(match: re.Match[str]) -> str:
-        value: Any = {"RepresentationID": rep_id, "Number": number, "Time": time, "Bandwidth": bandwidth}[
-            match.group(1)
-        ]
-        width = match.group(3)
-        return f"{int(value):0{int(width)}d}" if width else str(value)
-
-    return _TEMPLATE.sub(one, template).replace("$$", "$")
+# DASH-IF IOP v4.3 §3.2.7 (segment durations under simple addressing, @duration): a segment's media
+# may start away from its nominal start i x @duration by at most half the nominal duration; the
+# drift is what matters, not each segment (AWS MediaPackage documents the same 50 % bound).
+DRIFT = Fraction(1, 2)
 
 
-def _first(*nodes: Any) -> Any:
-    for node in nodes:
-        if node:
-            return node[0]
-    return None
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _raw_sets(text: str) -> list[list[dict[str, str]]]:
+    """Each Period's AdaptationSet attributes as written: mpegdash reads ``"false"`` as True."""
+    root = ET.fromstring(text)
+    return [
+        [dict(a.attrib) for a in period if _local(a.tag) == "AdaptationSet"]
+        for period in root
+        if _local(period.tag) == "Period"
+    ]
 
 
 def _base(url: str, *levels: Any) -> str:
+    """BaseURL resolution at every level, each relative to the one above (§5.6.4)."""
     for level in levels:
         bases = getattr(level, "base_urls", None)
         if bases and bases[0].base_url_value:
-            url = urljoin(url, bases[0].base_url_value)
+            url = urljoin(url, bases[0].base_url_value.strip())
     return url
-
-
-def _segments(
-    template: Any, rep: Any, base: str, total: Fraction
-) -> tuple[list[str], list[Fraction], list[int]]:
-    """Segment URLs, durations (s) and start times (ticks) from a SegmentTemplate."""
-    timescale = template.timescale or 1
-    number = template.start_number if template.start_number is not None else 1
-    urls: list[str] = []
-    durations: list[Fraction] = []
-    starts: list[int] = []
-    timelines = template.segment_timelines
-    if timelines:
-        t = 0
-        for s in timelines[0].Ss or []:
-            t = s.t if s.t is not None else t
-            repeat = s.r or 0
-            if repeat < 0:  # -1: repeat until the end of the period
-                repeat = math.ceil((total * timescale - t) / s.d) - 1
-            for _ in range(repeat + 1):
-                urls.append(urljoin(base, fill(template.media, rep.id, rep.bandwidth, number, t)))
-                durations.append(Fraction(s.d, timescale))
-                starts.append(t)
-                t += s.d
-                number += 1
-    elif template.duration:
-        count = math.ceil(total / Fraction(template.duration, timescale))
-        for i in range(count):
-            t = i * template.duration
-            urls.append(urljoin(base, fill(template.media, rep.id, rep.bandwidth, number + i, t)))
-            durations.append(min(Fraction(template.duration, timescale), total - Fraction(t, timescale)))
-            starts.append(t)
-    return urls, durations, starts
 
 
 def check_dash(fetcher: Fetcher, report: Report, url: str) -> tuple[list[Measured], list[Measured]]:
@@ -125,45 +98,147 @@ def check_dash(fetcher: Fetcher, report: Report, url: str) -> tuple[list[Measure
     report.add("schema", url, not errors, "; ".join(str(e.reason) for e in errors[:3]))
     try:
         mpd = MPEGDASHParser.parse(text)
+        raw = _raw_sets(text)
     except Exception as exc:  # minidom and mpegdash raise assorted exceptions on bad XML
         report.add("syntax", url, False, f"does not parse: {exc}")
         return [], []
     report.add("syntax", url, bool(mpd.periods), "MPD has no Period")
-    total = parse_duration(mpd.media_presentation_duration)
+    min_buffer_time = parse_duration(mpd.min_buffer_time)
+    report.add("syntax", url, min_buffer_time > 0, "MPD@minBufferTime is missing or zero (§5.3.1.2)")
     video: list[Measured] = []
     audio: list[Measured] = []
-    for period in mpd.periods or []:
-        for aset in period.adaptation_sets or []:
+    for p, period in enumerate(mpd.periods or []):
+        total = parse_duration(period.duration) or parse_duration(mpd.media_presentation_duration)
+        for a, aset in enumerate(period.adaptation_sets or []):
+            attrs = raw[p][a] if p < len(raw) and a < len(raw[p]) else {}
             kind = aset.content_type or (aset.mime_type or "").split("/")[0]
+            measured_set: list[Measured] = []
             for rep in aset.representations or []:
-                template = _first(rep.segment_templates, aset.segment_templates, period.segment_templates)
                 rep_url = f"{url}#{rep.id}"
-                if template is None:
-                    report.add("syntax", rep_url, False, "no SegmentTemplate (only templates are checked)")
-                    continue
                 base = _base(url, mpd, period, aset, rep)
-                urls, durations, _ = _segments(template, rep, base, total)
-                init_url = urljoin(base, fill(template.initialization or "", rep.id, rep.bandwidth))
-                track = Track(
-                    rep.id,
-                    kind,
-                    url,
-                    MediaRef(init_url),
-                    [MediaRef(u) for u in urls],
-                    durations,
-                    rep.width or 0,
-                    rep.height or 0,
-                    signalling(aset, rep),
-                )
-                measured = measure(fetcher, report, track)
+                try:
+                    addr = addressing(rep, aset, period, base, total)
+                except AddressingError as exc:
+                    report.add("syntax", rep_url, False, str(exc))
+                    continue
+                measured = _measure(fetcher, report, rep_url, rep, aset, kind, url, addr)
                 if measured is None:
                     continue
-                _representation_rules(report, rep_url, rep, aset, measured)
-                (video if measured.init.kind == "video" else audio).append(measured)
+                if addr.nominal is not None:
+                    _drift(report, rep_url, measured, addr.nominal, total)
+                _representation_rules(report, rep_url, rep, aset, measured, min_buffer_time)
+                measured_set.append(measured)
+            if kind == "video" or any(m.init.kind == "video" for m in measured_set):
+                _video_signalling(
+                    report, f"{url}#AdaptationSet={aset.id if aset.id is not None else a}", aset
+                )
+            _alignment(report, attrs, measured_set)
+            for m in measured_set:
+                (video if m.init.kind == "video" else audio).append(m)
     return video, audio
 
 
-def _representation_rules(report: Report, rep_url: str, rep: Any, aset: Any, measured: Measured) -> None:
+def _measure(
+    fetcher: Fetcher,
+    report: Report,
+    rep_url: str,
+    rep: Any,
+    aset: Any,
+    kind: str,
+    url: str,
+    addr: Addressing,
+) -> Measured | None:
+    if addr.index is not None:  # SegmentBase: the subsegments come from the sidx
+        index = fetch_ok(fetcher, report, addr.index)
+        if index is None:
+            return None
+        try:
+            addr = with_index(addr, index)
+        except (MediaError, struct.error) as exc:
+            report.add("syntax", str(addr.index), False, f"@indexRange: {exc}")
+            return None
+    track = Track(
+        rep.id,
+        kind,
+        url,
+        addr.init,
+        addr.segments,
+        addr.durations,
+        rep.width or 0,
+        rep.height or 0,
+        signalling(aset, rep),
+    )
+    if addr.presentation_time_offset and addr.init is not None:
+        # @presentationTimeOffset is in the MPD's @timescale; presentation time is in the media's.
+        init = fetcher.get(addr.init)
+        try:
+            media_timescale = read_init(init.body).timescale if not init.failed else addr.timescale
+        except (MediaError, IndexError, ValueError, struct.error):
+            media_timescale = addr.timescale  # measure() reports the broken header
+        track = replace(
+            track,
+            presentation_time_offset=round(
+                Fraction(addr.presentation_time_offset * media_timescale, addr.timescale)
+            ),
+        )
+    measured = measure(fetcher, report, track, each_duration=False)
+    if measured is not None and addr.nominal is None:
+        _media_durations(report, measured)
+    return measured
+
+
+def _media_durations(report: Report, measured: Measured) -> None:
+    """SegmentTimeline S@d and sidx subsegment_duration against each segment's media duration.
+
+    MPD and sidx durations are media durations (ISO/IEC 23009-1 §5.3.9.6; ISO/IEC 14496-12
+    §8.16.3): a segment that starts before the Period (@presentationTimeOffset) or whose first
+    samples an edit list skips (AAC priming) still lasts its whole media duration there; where
+    it lands on the timeline is the alignment and A/V sync rules' business.
+    """
+    for ref, declared, timing in zip(
+        measured.track.segments, measured.track.durations, measured.timings, strict=True
+    ):
+        actual = measured.seconds(timing.duration)
+        allowed = tolerance(measured.init, timing)
+        report.add(
+            "duration",
+            str(ref),
+            abs(actual - declared) <= allowed,
+            f"declared {float(declared):.6f} s, media {float(actual):.6f} s "
+            f"(tolerance {float(allowed) * 1000:.1f} ms)",
+        )
+
+
+def drift(starts: list[Fraction], end: Fraction, nominal: Fraction, total: Fraction) -> tuple[Fraction, int]:
+    """The largest distance of a segment boundary from where @duration puts it, and its index.
+
+    Segment i starts at i x @duration on the Period's timeline; the last one ends at the Period's
+    end (ISO/IEC 23009-1 §5.3.9.5.3, simple addressing).
+    """
+    actual = [*starts, end]
+    expected = [min(i * nominal, total) for i in range(len(starts))] + [total]
+    worst, at = Fraction(0), 0
+    for i, (x, y) in enumerate(zip(actual, expected, strict=True)):
+        if abs(x - y) > worst:
+            worst, at = abs(x - y), i
+    return worst, at
+
+
+def _drift(report: Report, rep_url: str, measured: Measured, nominal: Fraction, total: Fraction) -> None:
+    """Simple addressing: each boundary within half a nominal duration of where @duration puts it."""
+    worst, at = drift([start for start, _ in measured.boundaries], measured.end, nominal, total)
+    report.add(
+        "duration",
+        rep_url,
+        worst <= nominal * DRIFT,
+        f"{measured.track.id}: segment boundary {at + 1} drifts {float(worst):.3f} s from its nominal "
+        f"@duration position (limit {float(nominal * DRIFT):.3f} s)",
+    )
+
+
+def _representation_rules(
+    report: Report, rep_url: str, rep: Any, aset: Any, measured: Measured, min_buffer_time: Fraction
+) -> None:
     codecs = rep.codecs or aset.codecs
     report.add(
         "codecs",
@@ -177,9 +252,74 @@ def _representation_rules(report: Report, rep_url: str, rep: Any, aset: Any, mea
         report.add(
             "resolution", rep_url, declared == actual, f"@width x @height {declared}, media is {actual}"
         )
+        report.add(
+            "signalling",
+            rep_url,
+            bool(rep.sar or aset.sar),
+            "Representation has no @sar (DASH-IF IOP §3.2.4)",
+            severity="warning",
+        )
+    if min_buffer_time <= 0:
+        return
+    sizes = [len(body) for body in measured.bodies]
+    needed = minimal_bandwidth(sizes, measured.durations, min_buffer_time)
+    declared_bw = rep.bandwidth or 0
+    ok, severity = verdict(declared_bw, needed)
     report.add(
         "bandwidth",
         rep_url,
-        (rep.bandwidth or 0) >= measured.peak_bitrate,
-        f"@bandwidth {rep.bandwidth} is below the measured peak {math.ceil(measured.peak_bitrate)}",
+        ok,
+        f"@bandwidth {declared_bw} fails the buffer model: with @minBufferTime "
+        f"{float(min_buffer_time):g} s it needs at least {math.ceil(needed)} b/s",
+        severity=severity,
     )
+
+
+def _video_signalling(report: Report, where: str, aset: Any) -> None:
+    """DASH-IF IOP v4.3 §3.2.4: a video AdaptationSet carries @maxWidth, @maxHeight, @maxFrameRate
+    (or the common @width, @height, @frameRate) and @par."""
+    missing = [
+        name
+        for name, present in (
+            ("@par", aset.par),
+            ("@maxWidth", aset.max_width or aset.width),
+            ("@maxHeight", aset.max_height or aset.height),
+            ("@maxFrameRate", aset.max_frame_rate or aset.frame_rate),
+        )
+        if not present
+    ]
+    report.add(
+        "signalling",
+        where,
+        not missing,
+        f"video AdaptationSet lacks {', '.join(missing)} (DASH-IF IOP §3.2.4)",
+        severity="warning",
+    )
+
+
+def _alignment(report: Report, attrs: dict[str, str], measured: list[Measured]) -> None:
+    """Where segmentAlignment/subsegmentAlignment promise it, every Representation's (sub)segments
+    start at the same presentation times (ISO/IEC 23009-1 §5.3.3.2), within half a frame."""
+    promised = [
+        name
+        for name in ("segmentAlignment", "subsegmentAlignment")
+        if attrs.get(name, "false").strip().lower() != "false"
+    ]
+    if len(measured) < 2 or not promised:
+        return
+    reference = measured[0]
+    starts = [start for start, _ in reference.boundaries]
+    allowed = tolerance(reference.init, reference.timings[0])
+    for other in measured[1:]:
+        theirs = [start for start, _ in other.boundaries]
+        bad = next(
+            (i for i, (x, y) in enumerate(zip(theirs, starts, strict=False)) if abs(x - y) > allowed),
+            None if len(theirs) == len(starts) else min(len(theirs), len(starts)),
+        )
+        report.add(
+            "alignment",
+            other.track.declared_in,
+            bad is None,
+            f"{promised[0]} promised, but {other.track.id} differs from {reference.track.id} "
+            f"from segment {(bad or 0) + 1}",
+        )

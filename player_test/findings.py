@@ -39,7 +39,8 @@ RULES = {
     "resolution": Rule("RESOLUTION / @width x @height match the media", "RFC 8216bis §4.4.6.2"),
     "bandwidth": Rule(
         "BANDWIDTH / AVERAGE-BANDWIDTH / @bandwidth cover the measured bit rate (10 % tolerance: warning)",
-        "RFC 8216bis §4.4.6.2 (peak segment bit rate); Apple mediastreamvalidator",
+        "RFC 8216bis §4.4.6.2 (peak segment bit rate); Apple mediastreamvalidator; DASH @bandwidth: "
+        "ISO/IEC 23009-1 §5.3.5.2 buffer model over @minBufferTime, short by > 10 % an error",
     ),
     "duration": Rule(
         "EXTINF / timeline durations match the media's presentation time (half a frame, one audio frame)",
@@ -57,6 +58,10 @@ RULES = {
     "av-sync": Rule(
         "audio starts and ends with the video (AAC priming removed by an edit list)",
         "ISO/IEC 14496-12 §8.6.6; Apple TN2258; ITU-R BT.1359 / EBU R37 lip-sync tolerance",
+    ),
+    "signalling": Rule(
+        "video AdaptationSets carry @par, @maxWidth, @maxHeight, @maxFrameRate; Representations @sar",
+        "DASH-IF IOP v4.3 §3.2.4 (warning)",
     ),
     "captions": Rule(
         "CLOSED-CAPTIONS=NONE on every variant when the title has no captions",

@@ -216,11 +216,26 @@ def test_aac_priming_left_in_the_audio_is_an_av_sync_warning(demo: DemoTitle) ->
         assert not report.passes(strict=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="waits for the packager's AAC edit list (issue 12 item 1, packager helper); remove on merge",
-)
 def test_the_demo_title_has_no_warning(demo: DemoTitle) -> None:
     for url in (demo.hls, demo.dash):
         report = check(url)
         assert report.failures == [], report.table()
+
+
+def test_demo_dash_bandwidth_is_judged_by_the_buffer_model(demo: DemoTitle) -> None:
+    report = check(demo.dash)
+    bandwidth = [f for f in report.findings if f.rule == "bandwidth"]
+    assert len(bandwidth) == 5  # four video rungs and the audio
+    assert all(f.ok for f in bandwidth), [f.line() for f in bandwidth if not f.ok]
+    assert report.errors == []
+    # Halve one rung's @bandwidth and the model names the smallest value that would pass.
+    folder, base = broken_copy(demo, "neg-dash-bandwidth")
+    mpd = folder / "manifest.mpd"
+    text, count = re.subn(
+        r'(id="360p" bandwidth=")(\d+)', lambda m: f"{m[1]}{int(m[2]) // 2}", mpd.read_text()
+    )
+    assert count == 1
+    mpd.write_text(text)
+    (error,) = check(f"{base}/manifest.mpd").errors
+    assert (error.rule, error.severity) == ("bandwidth", "error")
+    assert re.search(r"needs at least \d+ b/s", error.detail)

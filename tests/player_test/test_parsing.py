@@ -7,7 +7,8 @@ from fractions import Fraction
 
 import pytest
 
-from player_test.dash import fill, parse_duration
+from player_test.dash import parse_duration
+from player_test.dash_segments import fill
 from player_test.findings import RULES, Report
 from player_test.hls import KEY_SCHEMES
 from player_test.media import MediaError, _esds_codec, boxes
