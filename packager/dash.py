@@ -1,7 +1,7 @@
 """A static DASH MPD (ISO/IEC 23009-1, DASH-IF IOP), rendered with ``mpegdash``.
 
 SegmentTemplate with a SegmentTimeline built from the written segments' real decode times and
-durations, one video AdaptationSet and one audio AdaptationSet per language.
+durations, one video AdaptationSet per codec and one audio AdaptationSet per language.
 """
 
 from __future__ import annotations
@@ -85,9 +85,22 @@ def _descriptor(scheme: str, value: str) -> Descriptor:
     return d
 
 
-def _video_set(renditions: tuple[Rendition, ...], min_buffer: Fraction) -> AdaptationSet:
+def video_families(renditions: tuple[Rendition, ...]) -> list[tuple[Rendition, ...]]:
+    """Rungs grouped by codec (its sample entry fourcc), in order of first appearance.
+
+    Players switch within an AdaptationSet as if seamless, and MSE cannot change codec there
+    (shaka-player#391); switching across sets is opt-in (DASH-IF IOP v4.2 §3.8). So each codec
+    gets its own AdaptationSet, and a player that cannot decode AV1 keeps the H.264 one.
+    """
+    groups: dict[str, list[Rendition]] = {}
+    for r in renditions:
+        groups.setdefault(r.codec.split(".")[0], []).append(r)
+    return [tuple(group) for group in groups.values()]
+
+
+def _video_set(renditions: tuple[Rendition, ...], min_buffer: Fraction, index: int = 0) -> AdaptationSet:
     aset = AdaptationSet()
-    aset.id = 0
+    aset.id = index
     aset.content_type = "video"
     aset.mime_type = "video/mp4"
     aset.segment_alignment = "true"
@@ -151,8 +164,12 @@ def render_mpd(presentation: Presentation) -> str:
     period = Period()
     period.id = "0"
     period.start = "PT0S"
-    period.adaptation_sets = [_video_set(presentation.video, min_buffer)]
-    period.adaptation_sets += [_audio_set(i + 1, a, min_buffer) for i, a in enumerate(presentation.audio)]
+    families = video_families(presentation.video)
+    period.adaptation_sets = [_video_set(f, min_buffer, i) for i, f in enumerate(families)]
+    first_audio = len(families)
+    period.adaptation_sets += [
+        _audio_set(first_audio + i, a, min_buffer) for i, a in enumerate(presentation.audio)
+    ]
     mpd.periods = [period]
     text: str = MPEGDASHParser.get_as_doc(mpd).toprettyxml(indent="  ", encoding="UTF-8").decode()
     return text

@@ -127,6 +127,38 @@ def _esds_codec(esds: bytes) -> str:
     return f"mp4a.{object_type:02x}"
 
 
+def _hvcc_codec(entry_type: str, hvcc: bytes) -> str:
+    """hvc1/hev1 string of ISO/IEC 14496-15 Annex E.3 from the first 13 bytes of an hvcC."""
+    space, tier, profile = hvcc[1] >> 6, (hvcc[1] >> 5) & 1, hvcc[1] & 0x1F
+    flags = struct.unpack_from(">I", hvcc, 2)[0]
+    reversed_flags = sum(1 << (31 - bit) for bit in range(32) if flags >> bit & 1)
+    constraints = hvcc[6:12].rstrip(b"\0") or b"\0"
+    head = f"{entry_type}.{'' if space == 0 else 'ABC'[space - 1]}{profile}.{reversed_flags:X}"
+    return f"{head}.{'LH'[tier]}{hvcc[12]}." + ".".join(f"{b:02X}" for b in constraints)
+
+
+def _av1c_codec(av1c: bytes, colr: bytes) -> str:
+    """av01.P.LLT.DD[.M.CCC.cp.tc.mc.F] (AV1 ISOBMFF binding, codecs parameter string).
+
+    The colour part comes from an nclx colr; it is written only when it says something other
+    than the defaults (no description, or H.273 "unspecified" for all three, counts as none).
+    """
+    profile, level = av1c[1] >> 5, av1c[1] & 0x1F
+    bits = av1c[2]
+    depth = 8
+    if bits & 0x40:
+        depth = 12 if profile == 2 and bits & 0x20 else 10
+    codec = f"av01.{profile}.{level:02d}{'MH'[bits >> 7]}.{depth:02d}"
+    colour = (1, 1, 1, 0)
+    if colr[:4] == b"nclx" and len(colr) >= 11:
+        described = (*struct.unpack_from(">HHH", colr, 4), colr[10] >> 7)
+        colour = colour if described[:3] == (2, 2, 2) else described
+    tail = (bits >> 4 & 1, f"{bits >> 3 & 1}{bits >> 2 & 1}{bits & 3}", *colour)
+    if tail == (0, "110", 1, 1, 1, 0):
+        return codec
+    return codec + ".{}.{}.{:02d}.{:02d}.{:02d}.{}".format(*tail)
+
+
 def read_init(data: bytes) -> InitInfo:
     """Codec string, timescale, size and defaults of a CMAF header."""
     trak = _one(data, ["moov", "trak"])
@@ -158,6 +190,13 @@ def read_init(data: bytes) -> InitInfo:
         if "avcC" in config:
             at = config["avcC"][0] + 8
             codec = f"{entry_type}.{data[at + 1]:02x}{data[at + 2]:02x}{data[at + 3]:02x}"
+        elif "hvcC" in config:
+            at = config["hvcC"][0] + 8
+            codec = _hvcc_codec(entry_type, data[at : at + 13])
+        elif "av1C" in config:
+            at = config["av1C"][0] + 8
+            colr = config.get("colr")
+            codec = _av1c_codec(data[at : at + 4], data[colr[0] + 8 : colr[0] + colr[1]] if colr else b"")
         else:
             codec = entry_type
     elif handler == b"soun":

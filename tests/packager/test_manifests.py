@@ -223,3 +223,19 @@ def test_a_gap_in_the_timeline_restates_t() -> None:
         (SegmentInfo(1, 0, 4000, 1, 1, ()), SegmentInfo(2, 5000, 4000, 1, 1, ())),
     )
     assert [(s.t, s.d) for s in dash.timeline(gappy).Ss] == [(0, 4000), (5000, 4000)]
+
+
+def test_each_video_codec_gets_its_own_adaptation_set_and_the_mpd_stays_valid() -> None:
+    av1_720 = replace(VIDEO_720, id="720p-av1", codec="av01.0.05M.08")
+    hevc_360 = replace(VIDEO_360, id="360p-hevc", codec="hvc1.1.6.L93.90")
+    video = (VIDEO_720, av1_720, VIDEO_360, hevc_360)
+    assert dash.video_families(video) == [(VIDEO_720, VIDEO_360), (av1_720,), (hevc_360,)]
+    text = dash.render_mpd(Presentation(video, (AUDIO_EN,)))
+    assert list(xmlschema.XMLSchema(str(SCHEMA), allow="local").iter_errors(text)) == []
+    sets = MPEGDASHParser.parse(text).periods[0].adaptation_sets
+    assert [(s.id, s.content_type) for s in sets] == [(0, "video"), (1, "video"), (2, "video"), (3, "audio")]
+    assert [[r.codecs for r in s.representations] for s in sets[:3]] == [
+        ["avc1.64001e", "avc1.64001f"],  # by peak bit rate: 360p first
+        ["av01.0.05M.08"],
+        ["hvc1.1.6.L93.90"],
+    ]

@@ -10,7 +10,7 @@ import pytest
 from packager.isobmff.box import box, full_box
 from player_test.check import sync_severity, unremoved_priming
 from player_test.fetch import MediaRef
-from player_test.media import InitInfo, SegmentTiming, read_edit_list, read_segment
+from player_test.media import InitInfo, SegmentTiming, _av1c_codec, _hvcc_codec, read_edit_list, read_segment
 from player_test.tracks import Measured, Track, tolerance
 
 AUDIO = InitInfo("audio", "mp4a.40.2", 48000, 0, 0, 1024, 0, ())
@@ -122,3 +122,28 @@ def test_aac_priming_left_in_is_the_encoder_delay() -> None:
     fixed.init_bytes = b"moov"
     assert unremoved_priming(fixed, video) == 0
     assert fixed.end - video.end == 0  # the edit list brings the audio's end to the video's
+
+
+@pytest.mark.parametrize(
+    ("hvcc", "expected"),
+    [
+        pytest.param("012220000000b0000000000078", "hev1.2.4.H120.B0", id="main10-high-tier"),
+        pytest.param("01440800000098080000000099", "hev1.A4.10.L153.98.08", id="profile-space-A"),
+        pytest.param("0101600000000000000000003c", "hev1.1.6.L60.00", id="no-constraint-flags"),
+    ],
+)
+def test_hevc_codec_from_hvcc(hvcc: str, expected: str) -> None:
+    assert _hvcc_codec("hev1", bytes.fromhex(hvcc)) == expected
+
+
+@pytest.mark.parametrize(
+    ("av1c", "colr", "expected"),
+    [
+        pytest.param("810dcc00", "", "av01.0.13H.10", id="high-tier-10bit"),
+        pytest.param("814d6000", "", "av01.2.13M.12.0.000.01.01.01.0", id="12bit-444"),
+        pytest.param("81084c00", "6e636c7800090010000900", "av01.0.08M.10.0.110.09.16.09.0", id="hdr10"),
+        pytest.param("81080c00", "6e636c7800020002000200", "av01.0.08M.08", id="unspecified-colour"),
+    ],
+)
+def test_av1_codec_from_av1c(av1c: str, colr: str, expected: str) -> None:
+    assert _av1c_codec(bytes.fromhex(av1c), bytes.fromhex(colr)) == expected
