@@ -131,7 +131,7 @@ def test_ffmpeg_mpegts_passes(mpegts: str) -> None:
     sizes = {r.id: (r.kind, r.codec, r.width, r.height) for r in report.renditions}
     assert sizes == {
         "p0": ("video", "avc1.42c01e", 640, 360),
-        "p1": ("video", "avc1.42c015", 426, 240),
+        "p1": ("video", "avc1.42c00d", 416, 234),
         "audio_2": ("audio", "mp4a.40.2", 0, 0),
     }
     assert {r.frames for r in report.renditions if r.kind == "video"} == {240}
