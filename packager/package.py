@@ -19,8 +19,10 @@ from packager.model import (
     Rendition,
     segment_name,
 )
+from packager.protect import Encryption, TrackProtector, protect_moov
 from packager.samples import Sample, iter_samples, read_header
 from packager.segmenter import CutPlan, SegmentInfo, cut_track, init_segment, plan_cuts
+from packager.signalling import TitleProtection, signal_master_playlist, signal_media_playlist, signal_mpd
 from vodpipe.errors import PackagingError
 
 if TYPE_CHECKING:
@@ -58,7 +60,9 @@ def _counting(samples: Iterator[Sample], durations: Counter[int]) -> Iterator[Sa
         yield sample
 
 
-def _package_track(track: EncodedTrack, plan: CutPlan, out: Path) -> Rendition:
+def _package_track(
+    track: EncodedTrack, plan: CutPlan, out: Path, encryption: Encryption | None, kids: dict[str, bytes]
+) -> Rendition:
     folder = out / track.kind / track.id
     folder.mkdir(parents=True, exist_ok=True)
     durations: Counter[int] = Counter()
@@ -68,6 +72,11 @@ def _package_track(track: EncodedTrack, plan: CutPlan, out: Path) -> Rendition:
         expected = "vide" if track.kind == "video" else "soun"
         if header.handler != expected:
             raise PackagingError(f"{track.path.name}: track is '{header.handler}', not '{expected}'")
+        protector = None
+        if encryption is not None:
+            protector = TrackProtector(encryption, header, header.entry.height)
+            moov = protect_moov(moov, protector, encryption.pssh_boxes())
+            kids[f"{track.kind}/{track.id}"] = protector.key.kid
         # The encoder's edit list (FFmpeg's +delay_moov writes the AAC priming there) becomes
         # ours: priming skipped by an edit in the init segment, a start delay moved into tfdt.
         offset = header.presentation_offset
@@ -82,6 +91,7 @@ def _package_track(track: EncodedTrack, plan: CutPlan, out: Path) -> Rendition:
             video=track.kind == "video",
             label=f"{track.kind} {track.id}",
             priming=priming,
+            protector=protector,
         )
         for info, data in cut:
             (folder / segment_name(info.number)).write_bytes(data)
@@ -118,34 +128,46 @@ def package(
     out: Path,
     target: Fraction,
     start_bitrate: int = hls.DEFAULT_START_BITRATE,
+    encryption: Encryption | None = None,
 ) -> Presentation:
     """Write init and media segments, then every manifest, into ``out``.
 
     ``start_bitrate`` picks the HLS variant listed first (see :func:`hls.variant_order`).
+    With ``encryption`` every track is encrypted with its track class's key and the manifests
+    signal it; without, the output is clear.
     """
     video_tracks = [t for t in tracks if t.kind == "video"]
     if not video_tracks:
         raise PackagingError("nothing to package: no video rendition")
     keyframes, timescale = _keyframes(video_tracks[0])
     plan = plan_cuts(keyframes, timescale, target)
-    video = tuple(_package_track(t, plan, out) for t in video_tracks)
+    kids: dict[str, bytes] = {}
+    video = tuple(_package_track(t, plan, out, encryption, kids) for t in video_tracks)
     check_alignment(video)
-    audio = tuple(_package_track(t, plan, out) for t in tracks if t.kind == "audio")
+    audio = tuple(_package_track(t, plan, out, encryption, kids) for t in tracks if t.kind == "audio")
     presentation = Presentation(video, audio)
-    write_manifests(presentation, out, start_bitrate)
+    protection = TitleProtection(encryption, kids) if encryption is not None else None
+    write_manifests(presentation, out, start_bitrate, protection)
     return presentation
 
 
 def write_manifests(
-    presentation: Presentation, out: Path, start_bitrate: int = hls.DEFAULT_START_BITRATE
+    presentation: Presentation,
+    out: Path,
+    start_bitrate: int = hls.DEFAULT_START_BITRATE,
+    protection: TitleProtection | None = None,
 ) -> None:
     for rendition in (*presentation.video, *presentation.audio):
         folder = out / rendition.path
-        (folder / MEDIA_PLAYLIST).write_text(hls.media_playlist(rendition))
+        (folder / MEDIA_PLAYLIST).write_text(
+            signal_media_playlist(hls.media_playlist(rendition), rendition, protection)
+        )
         if rendition.kind == "video":
-            (folder / IFRAME_PLAYLIST).write_text(hls.iframe_playlist(rendition))
-    (out / MASTER_PLAYLIST).write_text(hls.master_playlist(presentation, start_bitrate))
-    (out / MPD_NAME).write_text(dash.render_mpd(presentation))
+            iframes = hls.iframe_playlist(rendition)
+            (folder / IFRAME_PLAYLIST).write_text(signal_media_playlist(iframes, rendition, protection))
+    master = hls.master_playlist(presentation, start_bitrate)
+    (out / MASTER_PLAYLIST).write_text(signal_master_playlist(master, protection))
+    (out / MPD_NAME).write_text(signal_mpd(dash.render_mpd(presentation), protection))
 
 
 MANIFEST_SUFFIXES = (".m3u8", ".mpd")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from packager.isobmff.box import box
 from packager.isobmff.edit import skip_edit, with_edit_list
@@ -34,9 +34,17 @@ from packager.isobmff.fragment import (
 from vodpipe.errors import PackagingError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Sequence
 
+    from packager.protect import ProtectedRun
     from packager.samples import Sample
+
+
+class Protector(Protocol):
+    """Encrypts a fragment's samples (packager.protect.TrackProtector)."""
+
+    def protect(self, samples: Sequence[Sample], /) -> ProtectedRun: ...
+
 
 # §7.2: CMAF headers carry 'cmfc'; segments are typed 'cmfs' with the DASH 'msdh' brand.
 INIT_TYPE = FileType("iso6", 0, ("iso6", "cmfc", "dash"), "ftyp")
@@ -100,27 +108,36 @@ def init_segment(moov: bytes, priming: int = 0) -> bytes:
     return INIT_TYPE.to_bytes() + with_edit_list(moov, skip_edit(priming) if priming else None)
 
 
-def _fragment(track_id: int, sequence: int, samples: list[Sample], video: bool) -> tuple[bytes, int]:
-    """One moof + mdat; returns the bytes and the offset of the first sample's data."""
+def _fragment(
+    track_id: int, sequence: int, samples: list[Sample], video: bool, protector: Protector | None = None
+) -> tuple[bytes, int]:
+    """One moof + mdat; returns the bytes and the offset of the first sample's data.
+
+    With a ``protector`` the samples are encrypted (same sizes) and the traf gains its
+    saiz/saio/senc after the trun; the trun's data offset counts the grown moof.
+    """
     flags = TRUN_DATA_OFFSET | TRUN_DURATION | TRUN_SIZE | TRUN_FLAGS
     if video:
         flags |= TRUN_COMPOSITION_OFFSET
     entries = tuple(
         RunSample(s.duration, len(s.data), s.flags, s.composition_offset if video else None) for s in samples
     )
+    protected = protector.protect(samples) if protector is not None else None
+    payload = protected.data if protected is not None else [s.data for s in samples]
+    mfhd = MovieFragmentHeader(sequence).to_bytes()
 
     def moof(data_offset: int) -> bytes:
-        traf = box(
-            "traf",
-            TrackFragmentHeader(track_id, TFHD_DEFAULT_BASE_IS_MOOF).to_bytes(),
-            TrackFragmentDecodeTime(samples[0].decode_time).to_bytes(),
-            TrackRun(entries, flags, data_offset=data_offset, version=1).to_bytes(),
+        head = (
+            TrackFragmentHeader(track_id, TFHD_DEFAULT_BASE_IS_MOOF).to_bytes()
+            + TrackFragmentDecodeTime(samples[0].decode_time).to_bytes()
+            + TrackRun(entries, flags, data_offset=data_offset, version=1).to_bytes()
         )
-        return box("moof", MovieFragmentHeader(sequence).to_bytes(), traf)
+        aux = protected.boxes(8 + len(mfhd) + 8 + len(head)) if protected is not None else b""
+        return box("moof", mfhd, box("traf", head, aux))
 
     size = len(moof(0))  # the offset's value does not change the moof's size
     data_offset = size + 8  # §8.8.8: relative to the moof's first byte; mdat header is 8 bytes
-    return moof(data_offset) + box("mdat", *(s.data for s in samples)), data_offset
+    return moof(data_offset) + box("mdat", *payload), data_offset
 
 
 def _ticks(instant: Fraction, timescale: int) -> int:
@@ -138,6 +155,7 @@ def cut_track(
     video: bool,
     label: str,
     priming: int = 0,
+    protector: Protector | None = None,
 ) -> Iterator[tuple[SegmentInfo, bytes]]:
     """Regroup a track's samples into CMAF segments, each ``styp`` then one fragment per GOP.
 
@@ -163,7 +181,7 @@ def cut_track(
                 "with a keyframe (keyframes are not aligned with the reference rung)"
             )
         sequence += 1
-        data, data_offset = _fragment(track_id, sequence, pending, video)
+        data, data_offset = _fragment(track_id, sequence, pending, video, protector)
         current.append((data, data_offset, first))
         pending.clear()
 

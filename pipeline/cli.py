@@ -137,6 +137,14 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_package(settings: Settings, args: argparse.Namespace) -> int:
+    from bench.package import bench_package
+
+    report = bench_package(settings, Path(args.master) if args.master else None, args.runs, args.seconds)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
 def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
     from player_test.check import check  # verification tooling: loaded only by this command
 
@@ -220,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--master", help="master to encode (default: a generated 10 s 1080p master)")
     b.add_argument("--runs", type=int, default=3)
     b.set_defaults(func=cmd_bench)
+    b = bench.add_parser("package", help="our packager against Shaka Packager: clear, cenc and cbcs")
+    b.add_argument("--master", help="master to encode and package (default: a generated demo master)")
+    b.add_argument("--seconds", type=float, default=30, help="length of the generated master (default 30)")
+    b.add_argument("--runs", type=int, default=5)
+    b.set_defaults(func=cmd_bench_package)
     return parser
 
 

