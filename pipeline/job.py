@@ -20,9 +20,11 @@ from ingest.catalog import Catalog, TitleRecord
 from ingest.probe import MasterInfo
 from packager.package import EncodedTrack, package
 from packager.publish import publish
+from pipeline.protection import title_encryption, track_classes, version_shape
 from vodpipe.errors import InvalidMasterError, VodpipeError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from fractions import Fraction
 
     from encoder.runner import FFmpegRunner, ProgressCallback
@@ -46,12 +48,23 @@ def source_media(path: Path, info: MasterInfo) -> SourceMedia:
     )
 
 
-def version_id(master_sha256: str, ladder: Ladder, segment_seconds: Fraction, start_bitrate: int) -> str:
-    """A version folder name that changes whenever the input or the output's shape does."""
-    shape = json.dumps(
-        {"ladder": asdict(ladder), "segment": str(segment_seconds), "start_bitrate": start_bitrate},
-        sort_keys=True,
-    )
+def version_id(
+    master_sha256: str,
+    ladder: Ladder,
+    segment_seconds: Fraction,
+    start_bitrate: int,
+    protection: Mapping[str, str] | None = None,
+) -> str:
+    """A version folder name that changes whenever the input or the output's shape does
+    (``protection``: the encryption mode and what else of it shapes the bytes; none when clear)."""
+    shape_of: dict[str, object] = {
+        "ladder": asdict(ladder),
+        "segment": str(segment_seconds),
+        "start_bitrate": start_bitrate,
+    }
+    if protection:
+        shape_of["protection"] = dict(protection)
+    shape = json.dumps(shape_of, sort_keys=True)
     return "v" + hashlib.sha256(f"{master_sha256}:{shape}".encode()).hexdigest()[:12]
 
 
@@ -74,7 +87,13 @@ def run_title(
     catalog = Catalog(store)
     record = catalog.get(title)
     ladder = load_ladder(settings.ladder)
-    version = version_id(record.master_sha256, ladder, settings.segment_seconds, settings.start_bitrate)
+    version = version_id(
+        record.master_sha256,
+        ladder,
+        settings.segment_seconds,
+        settings.start_bitrate,
+        version_shape(settings, record.encryption),
+    )
     if record.status == "published" and record.published_version == version:
         return record
     info = MasterInfo.from_dict(record.probe)
@@ -85,6 +104,8 @@ def run_title(
             master = scratch / f"master{Path(record.master_key).suffix}"
             store.download(record.master_key, master)
         job = plan_job(source_media(master, info), ladder, scratch / "encoded")
+        classes = track_classes((r.height for r in job.rungs), bool(info.audio))
+        encryption = title_encryption(settings, store, title, record.encryption, classes)
         record = record.with_status(
             "encoding", version=version, error=None, ladder=[_rung_record(r) for r in job.rungs]
         )
@@ -94,7 +115,9 @@ def run_title(
         record = record.with_status("packaging")
         catalog.save(record)
         tracks = [EncodedTrack(r.kind, r.id, r.path, r.language) for r in encoded]
-        presentation = package(tracks, scratch / "packaged", settings.segment_seconds, settings.start_bitrate)
+        presentation = package(
+            tracks, scratch / "packaged", settings.segment_seconds, settings.start_bitrate, encryption
+        )
         publish(store, scratch / "packaged", media_prefix(title, version))
 
         renditions = [

@@ -172,6 +172,12 @@ class Settings:
     token_secret: Secret | None = _setting(
         None, _token_secret, "HS256 key signing entitlement tokens, at least 32 bytes. Secret.", secret=True
     )
+    key_policy: str = _setting(
+        "single", _choice("single", "per-class"), "Keys of an encrypted title: one, or one per track class."
+    )
+    license_url: str | None = _setting(
+        None, str, "Base URL of the license server written into encrypted manifests; default PUBLIC_URL."
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -200,6 +206,10 @@ class Settings:
 
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def license_base_url(self) -> str:
+        """Where players find the license routes: the origin, unless a license server is named."""
+        return (self.license_url or self.base_url()).rstrip("/")
 
 
 def settings_table() -> str:

@@ -6,6 +6,30 @@
   const video = document.getElementById("video");
   const state = { player: config.player, url: config.url, errors: [], switches: [], ladder: [], active: null };
   window.vodpipe = state;
+  // An encrypted title's entitlement token comes in the page's own query (?token=, printed by
+  // `vodpipe demo --encrypt` or made with `vodpipe token`): the origin never hands tokens out.
+  // It is sent only to the license server, as a bearer token, never with media requests.
+  const token = new URLSearchParams(location.search).get("token");
+  const bearer = token ? { Authorization: `Bearer ${token}` } : null;
+  if (token) {
+    for (const a of document.querySelectorAll("nav a")) {
+      const url = new URL(a.href);
+      url.searchParams.set("token", token);
+      a.href = url.href;
+    }
+  }
+
+  // hls.js needs the ClearKey license URL in its configuration: take the one the multivariant
+  // playlist names (EXT-X-SESSION-KEY or EXT-X-KEY with KEYFORMAT="org.w3.clearkey").
+  async function hlsClearKeyUrl() {
+    const text = await (await fetch(config.url)).text();
+    for (const line of text.split(/\r?\n/)) {
+      if (!/^#EXT-X-(SESSION-)?KEY:/.test(line) || !line.includes('KEYFORMAT="org.w3.clearkey"')) continue;
+      const uri = /(?:^|[:,])URI="([^"]*)"/.exec(line.slice(line.indexOf(":") + 1));
+      if (uri) return new URL(uri[1], new URL(config.url, location.href)).href;
+    }
+    return null;
+  }
 
   function fail(message) {
     state.errors.push(String(message));
@@ -23,10 +47,19 @@
   }
 
   const adapters = {
-    "hls.js": function () {
+    "hls.js": async function () {
       if (!window.Hls || !Hls.isSupported()) return fail("hls.js: Media Source Extensions unavailable");
       const buffer = config.buffer ? { maxBufferLength: config.buffer, maxMaxBufferLength: config.buffer } : {};
-      const hls = new Hls({ capLevelToPlayerSize: false, ...buffer });
+      const licenseUrl = await hlsClearKeyUrl();
+      const drm = licenseUrl ? {
+        emeEnabled: true,
+        drmSystems: { "org.w3.clearkey": { licenseUrl } },
+        licenseXhrSetup: (xhr, url) => {
+          xhr.open("POST", url, true);
+          if (bearer) xhr.setRequestHeader("Authorization", bearer.Authorization);
+        },
+      } : {};
+      const hls = new Hls({ capLevelToPlayerSize: false, ...buffer, ...drm });
       hls.on(Hls.Events.ERROR, (_, data) => { if (data.fatal) fail(`hls.js: ${data.type} ${data.details}`); });
       hls.on(Hls.Events.MANIFEST_PARSED, (_, data) => setLadder(data.levels.map((l) => ({ height: l.height, width: l.width, bitrate: l.bitrate }))));
       hls.on(Hls.Events.LEVEL_SWITCHED, (_, data) => { const l = hls.levels[data.level]; setActive({ height: l.height, bitrate: l.bitrate }); });
@@ -40,6 +73,8 @@
         const b = config.buffer;
         player.updateSettings({ streaming: { buffer: { bufferTimeAtTopQuality: b, bufferTimeAtTopQualityLongForm: b, stableBufferTime: b } } });
       }
+      // The license URL comes from the MPD (dashif:Laurl); only the token is added.
+      if (bearer) player.setProtectionData({ "org.w3.clearkey": { httpRequestHeaders: bearer } });
       player.on(dashjs.MediaPlayer.events.ERROR, (e) => fail(`dash.js: ${e.error && (e.error.message || e.error.code) || "error"}`));
       player.on(dashjs.MediaPlayer.events.STREAM_INITIALIZED, () => {
         setLadder(player.getRepresentationsByType("video").map((r) => ({ height: r.height, width: r.width, bitrate: r.bandwidth })));
@@ -58,6 +93,13 @@
       const player = new shaka.Player();
       if (config.buffer) player.configure({ streaming: { bufferingGoal: config.buffer, rebufferingGoal: Math.min(2, config.buffer) } });
       await player.attach(video);
+      if (bearer) {
+        const types = shaka.net.NetworkingEngine.RequestType;
+        // LICENSE: ClearKey from dashif:Laurl; KEY: an HLS KEYFORMAT="identity" key URI.
+        player.getNetworkingEngine().registerRequestFilter((type, request) => {
+          if (type === types.LICENSE || type === types.KEY) Object.assign(request.headers, bearer);
+        });
+      }
       new shaka.ui.Overlay(player, document.getElementById("container"), video);
       player.addEventListener("error", (e) => fail(`Shaka Player: error ${e.detail && e.detail.code}`));
       const active = () => { const t = player.getVariantTracks().find((v) => v.active); if (t) setActive({ height: t.height, bitrate: t.videoBandwidth || t.bandwidth }); };
