@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
+from xml.etree import ElementTree
 
 import xmlschema
 from mpegdash.parser import MPEGDASHParser
@@ -16,6 +18,18 @@ from player_test.fetch import MediaRef
 from player_test.tracks import Measured, Signalling, Track, fetch_ok, measure
 
 MP4_PROTECTION = "urn:mpeg:dash:mp4protection:2011"
+DASHIF_NS = "https://dashif.org/CPS"
+
+
+def license_urls(text: str, base: str) -> frozenset[str]:
+    """Every ClearKey license URL of the MPD: ``dashif:Laurl`` (DASH-IF IOP 4.3 §7.7.2; older
+    MPDs spell it ``laurl``)."""
+    try:
+        root = ElementTree.fromstring(text)
+    except ElementTree.ParseError:
+        return frozenset()
+    names = {f"{{{DASHIF_NS}}}Laurl", f"{{{DASHIF_NS}}}laurl"}
+    return frozenset(urljoin(base, e.text.strip()) for e in root.iter() if e.tag in names and e.text)
 
 
 def signalling(*levels: Any) -> Signalling:
@@ -130,6 +144,7 @@ def check_dash(fetcher: Fetcher, report: Report, url: str) -> tuple[list[Measure
         return [], []
     report.add("syntax", url, bool(mpd.periods), "MPD has no Period")
     total = parse_duration(mpd.media_presentation_duration)
+    licenses = license_urls(text, url)
     video: list[Measured] = []
     audio: list[Measured] = []
     for period in mpd.periods or []:
@@ -153,7 +168,7 @@ def check_dash(fetcher: Fetcher, report: Report, url: str) -> tuple[list[Measure
                     durations,
                     rep.width or 0,
                     rep.height or 0,
-                    signalling(aset, rep),
+                    replace(signalling(aset, rep), license_urls=licenses),
                 )
                 measured = measure(fetcher, report, track)
                 if measured is None:
