@@ -19,16 +19,38 @@
     }
   }
 
-  // hls.js needs the ClearKey license URL in its configuration: take the one the multivariant
-  // playlist names (EXT-X-SESSION-KEY or EXT-X-KEY with KEYFORMAT="org.w3.clearkey").
-  async function hlsClearKeyUrl() {
+  // The multivariant playlist's ClearKey signalling: the license URL and KIDs of its
+  // KEYFORMAT="org.w3.clearkey" key tags, and whether it has KEYFORMAT="identity" ones too.
+  async function hlsClearKey() {
     const text = await (await fetch(config.url)).text();
+    const found = { licenseUrl: null, kids: [], identity: false };
     for (const line of text.split(/\r?\n/)) {
-      if (!/^#EXT-X-(SESSION-)?KEY:/.test(line) || !line.includes('KEYFORMAT="org.w3.clearkey"')) continue;
-      const uri = /(?:^|[:,])URI="([^"]*)"/.exec(line.slice(line.indexOf(":") + 1));
-      if (uri) return new URL(uri[1], new URL(config.url, location.href)).href;
+      if (!/^#EXT-X-(SESSION-)?KEY:/.test(line)) continue;
+      if (line.includes('KEYFORMAT="identity"')) found.identity = true;
+      if (!line.includes('KEYFORMAT="org.w3.clearkey"')) continue;
+      const uri = /[:,]URI="([^"]*)"/.exec(line);
+      const kid = /[:,]KEYID=0[xX]([0-9a-fA-F]{32})/.exec(line);
+      if (uri) found.licenseUrl = new URL(uri[1], new URL(config.url, location.href)).href;
+      if (kid && !found.kids.includes(kid[1].toLowerCase())) found.kids.push(kid[1].toLowerCase());
     }
-    return null;
+    return found;
+  }
+  const b64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const hexBytes = (hex) => Uint8Array.from(hex.match(/../g), (h) => parseInt(h, 16));
+  const b64urlHex = (text) => Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0).toString(16).padStart(2, "0")).join("");
+  // Shaka Player reads HLS ClearKey only as KEYFORMAT="identity", which no cbcs playlist can carry
+  // beside hls.js's "org.w3.clearkey" (hls.js then takes it for MPEG-TS SAMPLE-AES). For such a
+  // playlist the page itself makes ClearKey's license request (the same EME ClearKey JSON, to the
+  // same license server, with the same bearer token) and hands Shaka the keys as drm.clearKeys.
+  async function clearKeysFor(signalled) {
+    const response = await fetch(signalled.licenseUrl, {
+      method: "POST", headers: { "Content-Type": "application/json", ...(bearer || {}) },
+      body: JSON.stringify({ kids: signalled.kids.map((k) => b64url(hexBytes(k))), type: "temporary" }),
+    });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const keys = {};
+    for (const k of (await response.json()).keys) keys[b64urlHex(k.kid)] = b64urlHex(k.k);
+    return keys;
   }
 
   function fail(message) {
@@ -50,7 +72,7 @@
     "hls.js": async function () {
       if (!window.Hls || !Hls.isSupported()) return fail("hls.js: Media Source Extensions unavailable");
       const buffer = config.buffer ? { maxBufferLength: config.buffer, maxMaxBufferLength: config.buffer } : {};
-      const licenseUrl = await hlsClearKeyUrl();
+      const { licenseUrl } = await hlsClearKey();
       const drm = licenseUrl ? {
         emeEnabled: true,
         drmSystems: { "org.w3.clearkey": { licenseUrl } },
@@ -105,6 +127,16 @@
       const active = () => { const t = player.getVariantTracks().find((v) => v.active); if (t) setActive({ height: t.height, bitrate: t.videoBandwidth || t.bandwidth }); };
       player.addEventListener("adaptation", active);
       player.addEventListener("variantchanged", active);
+      if (config.format === "hls") {
+        const signalled = await hlsClearKey();
+        if (signalled.licenseUrl && !signalled.identity && signalled.kids.length) {
+          try {
+            player.configure({ drm: { clearKeys: await clearKeysFor(signalled) } });
+          } catch (e) {
+            return fail(`Shaka Player: ClearKey license request failed: ${e.message}`);
+          }
+        }
+      }
       try {
         await player.load(config.url);
       } catch (e) {
