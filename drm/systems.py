@@ -22,11 +22,6 @@ COMMON_SYSTEM = uuid.UUID("1077efec-c0b2-4d02-ace3-3c1e52e2fb4b")
 WIDEVINE = uuid.UUID("edef8ba9-79d6-4ace-a3c8-27dcd51d21ed")
 PLAYREADY = uuid.UUID("9a04f079-9840-4286-ab92-e65be0885f95")
 CLEARKEY = uuid.UUID("e2719d58-a985-b3c9-781a-b030af78d30e")  # DASH-IF scheme for EME ClearKey
-SYSTEM_IDS: dict[KeySystem, uuid.UUID] = {
-    "common": COMMON_SYSTEM,
-    "widevine": WIDEVINE,
-    "playready": PLAYREADY,
-}
 PLAYREADY_NS = "http://schemas.microsoft.com/DRM/2007/03/PlayReadyHeader"
 PLAYREADY_HEADER_RECORD = 1  # PlayReady Header Object record type: rights management header
 

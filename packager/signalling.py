@@ -181,14 +181,7 @@ _BEFORE_PROTECTION = ("FramePacking", "AudioChannelConfiguration", "ContentProte
 def _prepend(parent: minidom.Element, nodes: list[minidom.Element]) -> None:
     """Insert in schema order (RepresentationBaseType: FramePacking, AudioChannelConfiguration,
     ContentProtection, then the rest)."""
-    anchor = next(
-        (
-            c
-            for c in parent.childNodes
-            if c.nodeType == c.ELEMENT_NODE and c.tagName not in _BEFORE_PROTECTION
-        ),
-        None,
-    )
+    anchor = _first_after(parent, _BEFORE_PROTECTION)
     for node in nodes:
         parent.insertBefore(node, anchor)
 
@@ -201,9 +194,68 @@ def _rendition_path(representation: minidom.Element) -> str | None:
     return None
 
 
+SET_SWITCHING = "urn:mpeg:dash:adaptation-set-switching:2016"
+_BEFORE_SUPPLEMENTAL = (*_BEFORE_PROTECTION, "OutputProtection", "EssentialProperty", "SupplementalProperty")
+
+
+def _kid_of(protection: TitleProtection, representation: minidom.Element) -> bytes:
+    path = _rendition_path(representation)
+    kid = protection.kids.get(path or "")
+    if kid is None:
+        raise ValueError(f"Representation {path or '?'} was not packaged with a key")
+    return kid
+
+
+def _first_after(parent: minidom.Element, names: tuple[str, ...]) -> minidom.Element | None:
+    """The first child element not named in ``names``: where the next schema group starts."""
+    return next(
+        (c for c in parent.childNodes if isinstance(c, minidom.Element) and c.tagName not in names), None
+    )
+
+
+def _clone(element: minidom.Element) -> minidom.Element:
+    copy = element.cloneNode(deep=True)
+    if not isinstance(copy, minidom.Element):
+        raise TypeError("cloning an element gave no element")
+    return copy
+
+
+def _split_by_kid(
+    doc: minidom.Document, aset: minidom.Element, protection: TitleProtection, next_id: int
+) -> list[tuple[minidom.Element, bytes]]:
+    """One AdaptationSet per KID (DASH-IF IOP 4.3 §7.7.2: every Representation of an
+    AdaptationSet has the same default_KID), in the order the KIDs first appear; the copies
+    take fresh ids and are linked for switching (ISO/IEC 23009-1 §5.3.3.5)."""
+    order: list[bytes] = []
+    for rep in aset.getElementsByTagName("Representation"):
+        kid = _kid_of(protection, rep)
+        if kid not in order:
+            order.append(kid)
+    sets = [aset] + [_clone(aset) for _ in order[1:]]
+    parent = aset.parentNode
+    if not isinstance(parent, minidom.Element):
+        raise ValueError("an AdaptationSet outside a Period")
+    following = aset.nextSibling
+    anchor = following if isinstance(following, (minidom.Element, minidom.Text)) else None
+    for i, (copy, kid) in enumerate(zip(sets, order, strict=True)):
+        for rep in list(copy.getElementsByTagName("Representation")):
+            if _kid_of(protection, rep) != kid:
+                copy.removeChild(rep)
+        if i:
+            copy.setAttribute("id", str(next_id + i - 1))
+            parent.insertBefore(copy, anchor)
+    if len(sets) > 1:
+        ids = [copy.getAttribute("id") for copy in sets]
+        for copy in sets:
+            others = ",".join(i for i in ids if i != copy.getAttribute("id"))
+            prop = _element(doc, "SupplementalProperty", {"schemeIdUri": SET_SWITCHING, "value": others})
+            copy.insertBefore(prop, _first_after(copy, _BEFORE_SUPPLEMENTAL))
+    return list(zip(sets, order, strict=True))
+
+
 def signal_mpd(text: str, protection: TitleProtection | None) -> str:
-    """ContentProtection on each AdaptationSet whose Representations share a KID, else on each
-    Representation (DASH-IF IOP: one default_KID per AdaptationSet where possible)."""
+    """ContentProtection on every AdaptationSet; a set whose Representations have different
+    keys (per-class key policy) is split into one set per key, linked for switching."""
     if protection is None:
         return text
     doc = minidom.parseString(text)
@@ -212,17 +264,13 @@ def signal_mpd(text: str, protection: TitleProtection | None) -> str:
         raise ValueError("the MPD has no root element")
     root.setAttribute("xmlns:cenc", CENC_NS)
     root.setAttribute("xmlns:dashif", DASHIF_NS)
-    for aset in root.getElementsByTagName("AdaptationSet"):
-        reps = aset.getElementsByTagName("Representation")
-        kids = [protection.kids.get(_rendition_path(r) or "") for r in reps]
-        if not kids or any(k is None for k in kids):
-            raise ValueError("an AdaptationSet holds a Representation that was not packaged with a key")
-        known = [k for k in kids if k is not None]
-        if len(set(known)) == 1:
-            _prepend(aset, content_protection(doc, protection, known[:1]))
-        else:
-            for rep, kid in zip(reps, known, strict=True):
-                _prepend(rep, content_protection(doc, protection, [kid]))
+    sets = list(root.getElementsByTagName("AdaptationSet"))
+    next_id = 1 + max((int(a.getAttribute("id")) for a in sets if a.getAttribute("id").isdigit()), default=-1)
+    for aset in sets:
+        split = _split_by_kid(doc, aset, protection, next_id)
+        next_id += len(split) - 1
+        for copy, kid in split:
+            _prepend(copy, content_protection(doc, protection, [kid]))
     out: str = doc.toprettyxml(indent="  ", encoding="UTF-8").decode()
     # toprettyxml re-indents the already indented text; keep one line per element.
     return "\n".join(line for line in out.splitlines() if line.strip()) + "\n"

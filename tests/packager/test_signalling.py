@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from typing import TYPE_CHECKING
 from xml.dom import minidom
 
 import m3u8
@@ -21,7 +22,10 @@ from packager.signalling import (
     signal_mpd,
 )
 from player_test.dash import SCHEMA, signalling
-from tests.packager.test_manifests import TITLE, VIDEO_360, VIDEO_720
+from tests.packager.test_manifests import AUDIO_EN, TITLE, VIDEO_360, VIDEO_720
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 SD = ContentKey(bytes.fromhex("11" * 16), bytes.fromhex("aa" * 16), "sd")
 HD = ContentKey(bytes.fromhex("22" * 16), bytes.fromhex("bb" * 16), "hd")
@@ -47,21 +51,27 @@ def test_mpd_with_content_protection_is_valid_against_the_schema(scheme: str) ->
     assert list(xmlschema.XMLSchema(str(SCHEMA), allow="local").iter_errors(text)) == []
 
 
-def test_mpd_descriptors_per_representation_when_keys_differ() -> None:
+def test_mpd_splits_an_adaptation_set_whose_representations_have_different_keys() -> None:
     text = signal_mpd(dash.render_mpd(TITLE), protection("cbcs"))
     mpd = MPEGDASHParser.parse(text)
-    video, audio = mpd.periods[0].adaptation_sets
-    assert not video.content_protections
-    reps = {r.id: r for r in video.representations}
-    said = signalling(reps["720p"])
+    sd, hd, audio = mpd.periods[0].adaptation_sets  # the split-off set follows, with the next free id
+    assert [r.id for r in sd.representations] == ["360p"]
+    assert [r.id for r in hd.representations] == ["720p"]
+    assert (sd.id, hd.id, audio.id) == (0, 2, 1)
+    said = signalling(hd)
     assert (said.schemes, said.kids) == ({"cbcs"}, {HD.kid.hex()})
+    assert signalling(sd).kids == {SD.kid.hex()}
     # ClearKey, Widevine, PlayReady; never the W3C common system (dash.js rejects it).
     assert said.systems == {
         "e2719d58a985b3c9781ab030af78d30e",
         "edef8ba979d64acea3c827dcd51d21ed",
         "9a04f07998404286ab92e65be0885f95",
     }
+    switching = [(p.scheme_id_uri, p.value) for p in sd.supplemental_properties]
+    assert switching == [("urn:mpeg:dash:adaptation-set-switching:2016", "2")]
+    assert [p.value for p in hd.supplemental_properties] == ["0"]
     assert signalling(audio).kids == {AUDIO.kid.hex()}
+    assert not audio.supplemental_properties
 
 
 def test_mpd_clearkey_carries_the_license_url_and_common_pssh() -> None:
@@ -69,7 +79,9 @@ def test_mpd_clearkey_carries_the_license_url_and_common_pssh() -> None:
     root = doc.documentElement
     assert root.getAttribute("xmlns:dashif") == "https://dashif.org/CPS"
     assert root.getAttribute("xmlns:cenc") == "urn:mpeg:cenc:2013"
-    audio_set = root.getElementsByTagName("AdaptationSet")[1]
+    audio_set = next(
+        a for a in root.getElementsByTagName("AdaptationSet") if a.getAttribute("contentType") == "audio"
+    )
     first = next(n for n in audio_set.childNodes if n.nodeType == n.ELEMENT_NODE)
     assert (first.tagName, first.getAttribute("value")) == ("ContentProtection", "cenc")
     assert first.getAttribute("cenc:default_KID") == "33333333-3333-3333-3333-333333333333"
@@ -170,3 +182,22 @@ def test_no_key_for_a_track_class_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match=r"no content key for sd tracks \(keys given for: audio\)"):
         encryption.key_for("video", 360)
     assert encryption.key_for("audio") == AUDIO
+
+
+@pytest.mark.parametrize("scheme", ["cenc", "cbcs"])
+def test_encrypted_manifests_match_their_golden_files(
+    golden: Callable[[str, str], None], scheme: str
+) -> None:
+    """Fixed KIDs make the signalling deterministic; review diffs of tests/resources/golden/encrypted/."""
+    options: dict[str, object] = {"fairplay_uri": "skd://fairplay.example/key"} if scheme == "cbcs" else {}
+    title = protection(scheme, **options)
+    golden(f"encrypted/{scheme}/master.m3u8", signal_master_playlist(hls.master_playlist(TITLE), title))
+    golden(f"encrypted/{scheme}/manifest.mpd", signal_mpd(dash.render_mpd(TITLE), title))
+    for rendition in (VIDEO_720, AUDIO_EN):
+        text = signal_media_playlist(hls.media_playlist(rendition), rendition, title)
+        golden(f"encrypted/{scheme}/{rendition.path}/index.m3u8", text)
+
+
+def test_an_unknown_scheme_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="unknown encryption scheme 'cens': use cenc or cbcs"):
+        Encryption("cens", {"all": SD})  # type: ignore[arg-type]
