@@ -135,13 +135,6 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from encoder.runner import SubprocessRunner
     from pipeline.demo import make_demo_master
 
-    if args.master:
-        master = Path(args.master)
-    else:
-        master = settings.data_dir / "demo" / "test-master-30s.mp4"
-        if not master.exists():
-            print("demo: generating a 30 s 1080p test master with FFmpeg", file=sys.stderr)
-            make_demo_master(SubprocessRunner(), settings.ffmpeg_exe(), master)
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
     # The manifests of an encrypted title name the license server, so the URL they are written
@@ -156,6 +149,13 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         settings, notes = with_local_secrets(settings)
         for note in notes:
             print(f"demo: {note}", file=sys.stderr)
+    if args.master:
+        master = Path(args.master)
+    else:
+        master = settings.data_dir / "demo" / "test-master-30s.mp4"
+        if not master.exists():
+            print("demo: generating a 30 s 1080p test master with FFmpeg", file=sys.stderr)
+            make_demo_master(SubprocessRunner(), settings.ffmpeg_exe(), master)
     name, version = ingest_and_process(settings, master, args.title, args.encrypt)
     if version is None:
         raise VodpipeError("the demo runs in-process; unset VODPIPE_BROKER_URL")

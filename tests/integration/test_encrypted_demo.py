@@ -134,3 +134,12 @@ def test_ingest_with_encryption_and_no_key_encryption_key_stores_nothing(
     assert result.returncode == 1
     assert result.stderr.startswith("vodpipe: error: an encrypted title needs VODPIPE_KEY_ENCRYPTION_KEY")
     assert not Path(cli_env["VODPIPE_DATA_DIR"], "catalog").exists()
+
+
+def test_an_encrypted_demo_on_port_0_is_refused_before_any_work(cli_env: dict[str, str]) -> None:
+    result = run_cli("demo", "--encrypt", "--port", "0", env=cli_env)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "vodpipe: error: an encrypted demo needs a fixed --port: its manifests name the license URL\n"
+    )
+    assert not Path(cli_env["VODPIPE_DATA_DIR"]).exists()
