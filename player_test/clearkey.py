@@ -31,7 +31,7 @@ def parse_license(body: bytes) -> dict[bytes, bytes]:
     try:
         document = json.loads(body)
         keys = {_unb64url(k["kid"]): _unb64url(k["k"]) for k in document["keys"] if k.get("kty") == "oct"}
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
         raise MediaError(f"not a ClearKey license (JSON Web Key Set): {exc}") from None
     if any(len(kid) != 16 or len(key) != 16 for kid, key in keys.items()):
         raise MediaError("a ClearKey license key or KID is not 16 bytes")
