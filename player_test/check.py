@@ -6,7 +6,7 @@ import math
 import struct
 from fractions import Fraction
 
-from player_test.cenc import clear_init, clear_segment, read_track_encryption
+from player_test.cenc import TrackEncryption, clear_init, clear_segment, read_track_encryption
 from player_test.clearkey import request_keys
 from player_test.dash import check_dash
 from player_test.fetch import Fetcher
@@ -144,6 +144,8 @@ def _clear_media(report: Report, keys: _Keys, m: Measured) -> tuple[bytes, list[
         report.add("license", m.track.init_url, False, detail, severity="warning")
         return None
     urls = sorted(m.track.signalling.license_urls)
+    if not urls and len(m.track.signalling.key_uris) == 1:
+        return _with_identity_key(report, keys.fetcher, m, encryption, what)
     if not urls:
         where = 'dashif:Laurl, KEYFORMAT="org.w3.clearkey"'
         detail = f"{what} but its manifest names no ClearKey license server ({where})"
@@ -156,6 +158,25 @@ def _clear_media(report: Report, keys: _Keys, m: Measured) -> tuple[bytes, list[
         report.add("license", urls[0], False, f"{what}: {exc}")
         return None
     report.add("license", urls[0], True)
+    return media
+
+
+def _with_identity_key(
+    report: Report, fetcher: Fetcher, m: Measured, encryption: TrackEncryption, what: str
+) -> tuple[bytes, list[bytes]] | None:
+    """An HLS playlist with only a KEYFORMAT="identity" key: its URI answers the 16 raw bytes."""
+    (uri,) = m.track.signalling.key_uris
+    response = fetcher.get(uri)
+    if response.failed or len(response.body) != 16:
+        why = response.error or f"{len(response.body)} bytes, not 16"
+        report.add("license", uri, False, f"{what}: the identity key URI gave no key ({why})")
+        return None
+    try:
+        media = clear_init(m.init_bytes), [clear_segment(b, encryption, response.body) for b in m.bodies]
+    except (MediaError, IndexError, struct.error) as exc:
+        report.add("license", uri, False, f"{what}: {exc}")
+        return None
+    report.add("license", uri, True)
     return media
 
 

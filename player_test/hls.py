@@ -94,8 +94,20 @@ def media_track(
         for key in playlist.keys
         if key and key.uri and (key.keyformat or "").lower() == CLEARKEY_KEYFORMAT
     )
+    # KEYFORMAT="identity" (the default) under a sample-encryption METHOD: the URI is the raw key.
+    identity = frozenset(
+        urljoin(url, key.uri)
+        for key in playlist.keys
+        if key
+        and key.uri
+        and key.method in ("SAMPLE-AES", "SAMPLE-AES-CTR")
+        and (key.keyformat or "identity").lower() == "identity"
+        and not key.uri.startswith(("data:", "skd:"))
+    )
     signalling = Signalling(
-        frozenset(KEY_SCHEMES.get(m, m.lower()) for m in methods if m != "AES-128"), license_urls=licenses
+        frozenset(KEY_SCHEMES.get(m, m.lower()) for m in methods if m != "AES-128"),
+        license_urls=licenses,
+        key_uris=identity,
     )
     init_ref = media_ref(urljoin(url, init.uri), init.byterange, 0) if init else None
     segments = segment_refs(url, [(s.uri, s.byterange) for s in playlist.segments])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
 import stat
 import time
 import urllib.error
@@ -143,3 +144,28 @@ def test_an_encrypted_demo_on_port_0_is_refused_before_any_work(cli_env: dict[st
         "vodpipe: error: an encrypted demo needs a fixed --port: its manifests name the license URL\n"
     )
     assert not Path(cli_env["VODPIPE_DATA_DIR"]).exists()
+
+
+def test_check_takes_an_identity_key_uri_when_no_license_server_is_named(
+    encrypted_demo: Callable[[str], EncryptedDemo],
+) -> None:
+    """An HLS cenc title signalled for Shaka only (KEYFORMAT="identity", the raw-key URI): the
+    checker fetches the key there, with the token, and decodes."""
+    demo = encrypted_demo("cenc")
+    version = demo.hls.split("/")[-2]
+    published = demo.data_dir / "media" / demo.title
+    copy = published / "v1dent1ty000"
+    shutil.copytree(published / version, copy, dirs_exist_ok=True)
+    for playlist in copy.rglob("*.m3u8"):
+        lines = playlist.read_text().splitlines(keepends=True)
+        playlist.write_text("".join(line for line in lines if 'KEYFORMAT="org.w3.clearkey"' not in line))
+    url = demo.hls.replace(version, copy.name)
+    report = check(url, demo.token)
+    assert report.errors == []
+    licensed = [f for f in report.findings if f.rule == "license"]
+    assert len(licensed) == 3
+    assert all(f.ok and "/license/aes128/" in f.url for f in licensed)
+    refused = check(url, "not-a-token")
+    assert any(
+        f.rule == "license" and "identity key URI gave no key (HTTP 401)" in f.detail for f in refused.errors
+    )
