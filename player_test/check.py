@@ -130,6 +130,8 @@ class _Keys:
 def _clear_media(report: Report, keys: _Keys, m: Measured) -> tuple[bytes, list[bytes]] | None:
     """The rendition's init and segments decrypted with the license server's key (``None`` when
     they cannot be: no token, no license URL, a refusal); a clear rendition as it is."""
+    if m.track.init is None:  # MPEG-TS: no CMAF header, nothing common-encrypted
+        return m.init_bytes, m.bodies
     try:
         encryption = read_track_encryption(m.init_bytes)
     except MediaError as exc:
