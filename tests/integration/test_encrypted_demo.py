@@ -153,13 +153,14 @@ def test_check_takes_an_identity_key_uri_when_no_license_server_is_named(
     checker fetches the key there, with the token, and decodes."""
     demo = encrypted_demo("cenc")
     version = demo.hls.split("/")[-2]
-    published = demo.data_dir / "media" / demo.title
-    copy = published / "v1dent1ty000"
-    shutil.copytree(published / version, copy, dirs_exist_ok=True)
+    # A copy under another title's folder, so the demo title's newest version (the one its player
+    # page plays) stays the demo's own; the keys (and the token's title) are the demo's.
+    copy = demo.data_dir / "media" / f"{demo.title}-identity" / version
+    shutil.copytree(demo.data_dir / "media" / demo.title / version, copy, dirs_exist_ok=True)
     for playlist in copy.rglob("*.m3u8"):
         lines = playlist.read_text().splitlines(keepends=True)
         playlist.write_text("".join(line for line in lines if 'KEYFORMAT="org.w3.clearkey"' not in line))
-    url = demo.hls.replace(version, copy.name)
+    url = demo.hls.replace(f"/{demo.title}/", f"/{demo.title}-identity/")
     report = check(url, demo.token)
     assert report.errors == []
     licensed = [f for f in report.findings if f.rule == "license"]
