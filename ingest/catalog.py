@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from storage.base import ObjectStore
 
 Status = Literal["ingested", "encoding", "packaging", "published", "failed"]
+EncryptionMode = Literal["none", "cenc", "cbcs"]
+ENCRYPTION_MODES: tuple[EncryptionMode, ...] = ("none", "cenc", "cbcs")
 _TITLE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 
@@ -34,6 +36,13 @@ def validate_title(title: str) -> str:
             "starting with a letter or digit"
         )
     return title
+
+
+def parse_encryption(value: str) -> EncryptionMode:
+    for mode in ENCRYPTION_MODES:
+        if value == mode:
+            return mode
+    raise ConfigError(f"unknown encryption {value!r}: use one of {', '.join(ENCRYPTION_MODES)}")
 
 
 def title_from_filename(name: str) -> str:
@@ -62,6 +71,7 @@ class TitleRecord:
     error: str | None = None
     progress: dict[str, float] = field(default_factory=dict)  # stage -> percent done
     updated_at: str = field(default_factory=_now)
+    encryption: EncryptionMode = "none"  # chosen at ingest; records written before it are clear
 
     def with_status(self, status: Status, **changes: Any) -> TitleRecord:
         return replace(self, status=status, updated_at=_now(), **changes)

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ingest.catalog import Catalog, TitleRecord, validate_title
+from ingest.catalog import Catalog, EncryptionMode, TitleRecord, validate_title
 from ingest.probe import probe
 from ingest.validate import MasterLimits, validate
 
@@ -36,15 +36,26 @@ def master_key(title: str, digest: str, path: Path) -> str:
     return f"masters/{title}/{digest}.{ext}"
 
 
-def ingest_master(store: ObjectStore, path: Path, title: str, limits: MasterLimits) -> IngestOutcome:
-    """Validate before storing anything, so a bad master leaves no trace and loses nothing."""
+def ingest_master(
+    store: ObjectStore, path: Path, title: str, limits: MasterLimits, encryption: EncryptionMode = "none"
+) -> IngestOutcome:
+    """Validate before storing anything, so a bad master leaves no trace and loses nothing.
+
+    ``encryption`` is recorded with the title: the job packages it so (clear, cenc or cbcs).
+    The same bytes under another encryption are a new ingest (a new version).
+    """
     validate_title(title)
     info = probe(path)
     validate(info, limits)
     digest = sha256_file(path)
     catalog = Catalog(store)
     existing = catalog.find(title)
-    if existing and existing.master_sha256 == digest and existing.status != "failed":
+    if (
+        existing
+        and existing.master_sha256 == digest
+        and existing.encryption == encryption
+        and existing.status != "failed"
+    ):
         return IngestOutcome(existing, is_new=False)
     key = master_key(title, digest, path)
     if not store.exists(key):
@@ -59,6 +70,7 @@ def ingest_master(store: ObjectStore, path: Path, title: str, limits: MasterLimi
             master_name=path.name,
             probe=info.to_dict(),
             published_version=current.published_version if current else None,
+            encryption=encryption,
         )
 
     return IngestOutcome(catalog.upsert(title, ingested), is_new=True)

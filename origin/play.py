@@ -104,7 +104,9 @@ async def play_page(request: web.Request) -> web.Response:
     return web.Response(
         text=render_page(title, version, player, fmt, int(buffer) if buffer else None),
         content_type="text/html",
-        headers={"Cache-Control": "no-cache"},
+        # An encrypted title's page carries its token in the query (?token=, read by play.js,
+        # never written into the HTML): no Referer may repeat that URL to media or license servers.
+        headers={"Cache-Control": "no-cache", "Referrer-Policy": "no-referrer"},
     )
 
 

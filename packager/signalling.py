@@ -8,10 +8,10 @@ the multivariant playlist the same as EXT-X-SESSION-KEY, so players can start li
 early. METHOD is SAMPLE-AES for cbcs and SAMPLE-AES-CTR for cenc.
 
 DASH (ISO/IEC 23009-1 §5.8.4.1, ISO/IEC 23001-7 §11, DASH-IF IOP 4.3 §7): the mp4protection
-descriptor with ``cenc:default_KID``, then ClearKey (with ``dashif:Laurl``), Widevine and
-PlayReady with their ``cenc:pssh``. The W3C common system gets no descriptor of its own: dash.js
-rejects an MPD that carries one with a license server configured; its pssh stays in the init
-segment, and ClearKey's descriptor carries the same box.
+descriptor with ``cenc:default_KID``, then ClearKey (with ``dashif:Laurl``, no ``cenc:pssh``),
+Widevine and PlayReady with their ``cenc:pssh``. The W3C common system gets no descriptor of its
+own: dash.js rejects an MPD that carries one with a license server configured, and fails on a
+ClearKey descriptor that carries its pssh (see content_protection); the box stays in the init segment.
 """
 
 from __future__ import annotations
@@ -151,18 +151,23 @@ def content_protection(
         )
     ]
 
-    def system(system_id: uuid.UUID, value: str | None, pssh: str, laurl: str | None = None) -> None:
+    def system(system_id: uuid.UUID, value: str | None, pssh: str | None, laurl: str | None = None) -> None:
         attrs = {"schemeIdUri": f"urn:uuid:{system_id}"}
         if value:
             attrs["value"] = value
         node = _element(doc, "ContentProtection", attrs)
         if laurl:
             node.appendChild(_element(doc, "dashif:Laurl", {}, laurl))
-        node.appendChild(_element(doc, "cenc:pssh", {}, pssh))
+        if pssh:
+            node.appendChild(_element(doc, "cenc:pssh", {}, pssh))
         out.append(node)
 
     if "common" in enc.systems:
-        system(CLEARKEY, "ClearKey1.0", _pssh_text("common", kids, enc.scheme), enc.license_url)
+        # No cenc:pssh here: dash.js 5.2 takes a ClearKey descriptor's pssh as its init data and
+        # then asks the CDM for it as "keyids" (a TypeError in Chromium); without one it builds
+        # the keyids JSON from cenc:default_KID, which is what EME ClearKey wants. The common
+        # pssh stays in the init segment for every other player.
+        system(CLEARKEY, "ClearKey1.0", None, enc.license_url)
     if "widevine" in enc.systems:
         system(WIDEVINE, "Widevine", _pssh_text("widevine", kids, enc.scheme))
     if "playready" in enc.systems:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import re
@@ -11,24 +12,29 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 from drm.keystore import ObjectKeyStore
 from drm.license import LicenseService
-from ingest.catalog import Catalog, title_from_filename, validate_title
+from drm.tokens import MAX_TTL, issue_token
+from ingest.catalog import Catalog, parse_encryption, title_from_filename, validate_title
 from ingest.service import ingest_master
 from ingest.validate import MasterLimits
 from origin.app import make_app
 from origin.cache_policy import CachePolicy
 from origin.play import PlayerAssets
 from pipeline.drm_commands import add_drm_commands
+from pipeline.local_secrets import with_local_secrets
+from pipeline.protection import key_store
 from pipeline.serving import log_audit_to_stderr, run_until_signalled
-from pipeline.settings import Settings, current_settings
+from pipeline.settings import Settings, current_settings, in_use
 from pipeline.store import make_store
 from vodpipe.errors import ConfigError, RequestError, VodpipeError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from ingest.catalog import EncryptionMode
     from storage.base import ObjectStore
 
 
@@ -37,25 +43,35 @@ def _urls(settings: Settings, title: str, version: str, base: str | None = None)
     return {"hls": f"{root}/master.m3u8", "dash": f"{root}/manifest.mpd"}
 
 
-def ingest_and_process(settings: Settings, path: Path, title: str | None) -> tuple[str, str | None]:
-    """Ingest, then run the job (in-process on the embedded default). Returns title and version."""
+def ingest_and_process(
+    settings: Settings, path: Path, title: str | None, encryption: EncryptionMode = "none"
+) -> tuple[str, str | None]:
+    """Ingest, then run the job (in-process on the embedded default). Returns title and version.
+
+    In-process, the job runs with these ``settings`` (the demo's local secrets included); a
+    worker behind a broker runs with its own.
+    """
     from pipeline.tasks import process_title  # imports Celery only for commands that use it
 
     store = make_store(settings)
     name = validate_title(title) if title else title_from_filename(path.name)
-    outcome = ingest_master(store, path, name, MasterLimits())
+    if encryption != "none":
+        key_store(settings, store)  # no key-encryption key: refused before anything is stored
+    outcome = ingest_master(store, path, name, MasterLimits(), encryption)
     if not outcome.is_new and outcome.record.status == "published":
         print(f"{name}: these bytes are already published; nothing to do", file=sys.stderr)
         return name, outcome.record.published_version
-    result = process_title.delay(name)
+    with in_use(settings):  # eager (no broker): the tasks run here, with these settings
+        result = process_title.delay(name)
     if settings.broker_url:
         print(f"{name}: queued as task {result.id}", file=sys.stderr)
         return name, None
-    return name, result.get()["version"]
+    version: str | None = result.get()["version"]
+    return name, version
 
 
 def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
-    name, version = ingest_and_process(settings, Path(args.path), args.title)
+    name, version = ingest_and_process(settings, Path(args.path), args.title, args.encryption)
     if version:
         for kind, url in _urls(settings, name, version).items():
             print(f"{kind}: {url}")
@@ -81,6 +97,7 @@ async def _serve(
     host: str,
     port: int,
     title_version: tuple[str, str] | None = None,
+    token: str | None = None,
 ) -> None:
     store = make_store(settings)
     policy = CachePolicy(settings.manifest_max_age, settings.manifest_edge_max_age)
@@ -96,7 +113,9 @@ async def _serve(
         if licenses is not None:
             print(f"license: {base}/license/clearkey", flush=True)
         if title_version:
-            print(f"player: {base}/play/{title_version[0]}", flush=True)
+            # The token rides in the page's query: the origin never hands tokens out itself.
+            query = f"?{urlencode({'token': token})}" if token else ""
+            print(f"player: {base}/play/{title_version[0]}{query}", flush=True)
             for kind, url in _urls(settings, *title_version, base=base).items():
                 print(f"{kind}: {url}", flush=True)
 
@@ -114,6 +133,20 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from encoder.runner import SubprocessRunner
     from pipeline.demo import make_demo_master
 
+    host = args.host or settings.host
+    port = settings.port if args.port is None else args.port
+    # The manifests of an encrypted title name the license server, so the URL they are written
+    # with must be the one the origin will listen on.
+    settings = dataclasses.replace(settings, host=host, port=port)
+    token = None
+    if args.encrypt != "none":
+        if port == 0 and not (settings.public_url or settings.license_url):
+            raise ConfigError("an encrypted demo needs a fixed --port: its manifests name the license URL")
+        if not 0 < args.token_ttl <= MAX_TTL:
+            raise ConfigError(f"--token-ttl must be 1 to {MAX_TTL} seconds, not {args.token_ttl}")
+        settings, notes = with_local_secrets(settings)
+        for note in notes:
+            print(f"demo: {note}", file=sys.stderr)
     if args.master:
         master = Path(args.master)
     else:
@@ -121,12 +154,13 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         if not master.exists():
             print("demo: generating a 30 s 1080p test master with FFmpeg", file=sys.stderr)
             make_demo_master(SubprocessRunner(), settings.ffmpeg_exe(), master)
-    name, version = ingest_and_process(settings, master, args.title)
+    name, version = ingest_and_process(settings, master, args.title, args.encrypt)
     if version is None:
         raise VodpipeError("the demo runs in-process; unset VODPIPE_BROKER_URL")
-    host = args.host or settings.host
-    port = settings.port if args.port is None else args.port
-    asyncio.run(_serve(settings, host, port, title_version=(name, version)))
+    if args.encrypt != "none":
+        secret = settings.token_secret.reveal() if settings.token_secret else None
+        token = issue_token(secret, name, args.token_ttl)
+    asyncio.run(_serve(settings, host, port, title_version=(name, version), token=token))
     return 0
 
 
@@ -210,6 +244,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="validate and store a master, then encode, package, publish")
     p.add_argument("path")
     p.add_argument("--title", help="title slug (default: from the file name)")
+    p.add_argument(
+        "--encryption",
+        type=parse_encryption,
+        nargs="?",
+        const="cbcs",
+        default="none",
+        help="none (default), cenc or cbcs (the default when the flag is given alone)",
+    )
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("serve", help="run the origin")
@@ -220,6 +262,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="generate a master (or take one), publish it, serve it")
     p.add_argument("master", nargs="?")
     p.add_argument("--title", default="demo")
+    p.add_argument(
+        "--encrypt",
+        type=parse_encryption,
+        nargs="?",
+        const="cbcs",
+        default="none",
+        metavar="{cbcs,cenc}",
+        help="publish the title encrypted (cbcs when no scheme is given), with a local key store",
+    )
+    p.add_argument(
+        "--token-ttl", type=int, default=3600, help="lifetime of the printed player token, seconds"
+    )
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_demo)

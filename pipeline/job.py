@@ -38,11 +38,12 @@ from ingest.catalog import Catalog, TitleRecord
 from ingest.probe import MasterInfo
 from packager.package import EncodedTrack, package
 from packager.publish import publish
+from pipeline.protection import title_encryption, track_classes, version_shape
 from pipeline.workspace import all_stored, chunk_key, clear, packaged_prefix, rendition_key, work_prefix
 from vodpipe.errors import InvalidMasterError, TransientError, VodpipeError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
     from fractions import Fraction
 
     from encoder.ffmpeg_args import EncodeJob
@@ -70,12 +71,23 @@ def source_media(path: Path, info: MasterInfo) -> SourceMedia:
     )
 
 
-def version_id(master_sha256: str, ladder: Ladder, segment_seconds: Fraction, start_bitrate: int) -> str:
-    """A version folder name that changes whenever the input or the output's shape does."""
-    shape = json.dumps(
-        {"ladder": asdict(ladder), "segment": str(segment_seconds), "start_bitrate": start_bitrate},
-        sort_keys=True,
-    )
+def version_id(
+    master_sha256: str,
+    ladder: Ladder,
+    segment_seconds: Fraction,
+    start_bitrate: int,
+    protection: Mapping[str, str] | None = None,
+) -> str:
+    """A version folder name that changes whenever the input or the output's shape does
+    (``protection``: the encryption mode and what else of it shapes the bytes; none when clear)."""
+    shape_of: dict[str, object] = {
+        "ladder": asdict(ladder),
+        "segment": str(segment_seconds),
+        "start_bitrate": start_bitrate,
+    }
+    if protection:
+        shape_of["protection"] = dict(protection)
+    shape = json.dumps(shape_of, sort_keys=True)
     return "v" + hashlib.sha256(f"{master_sha256}:{shape}".encode()).hexdigest()[:12]
 
 
@@ -159,7 +171,11 @@ def plan_title(ctx: JobContext, title: str, workers: int) -> TitlePlan | None:
     record = ctx.catalog.get(title)
     settings = ctx.settings
     version = version_id(
-        record.master_sha256, _ladder(settings), settings.segment_seconds, settings.start_bitrate
+        record.master_sha256,
+        _ladder(settings),
+        settings.segment_seconds,
+        settings.start_bitrate,
+        version_shape(settings, record.encryption),
     )
     if record.status == "published" and record.published_version == version:
         return None
@@ -298,7 +314,12 @@ def package_title(ctx: JobContext, title: str, version: str) -> None:
             ctx.store.download(rendition_key(title, version, r.path.name), r.path)
             tracks.append(EncodedTrack(r.kind, r.id, r.path, r.language))
         out = scratch / "packaged"
-        presentation = package(tracks, out, ctx.settings.segment_seconds, ctx.settings.start_bitrate)
+        classes = track_classes((r.height for r in job.rungs), bool(job.audio))
+        # Keys are stored (wrapped) before anything is packaged with them.
+        encryption = title_encryption(ctx.settings, ctx.store, title, record.encryption, classes)
+        presentation = package(
+            tracks, out, ctx.settings.segment_seconds, ctx.settings.start_bitrate, encryption
+        )
         prefix = packaged_prefix(title, version)
         for path in sorted(p for p in out.rglob("*") if p.is_file()):
             ctx.store.put_file(f"{prefix}/{path.relative_to(out).as_posix()}", path)

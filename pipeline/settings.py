@@ -9,6 +9,7 @@ import base64
 import binascii
 import functools
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from vodpipe.errors import ConfigError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
 PREFIX = "VODPIPE_"
 T = TypeVar("T")
@@ -199,6 +200,12 @@ class Settings:
     token_secret: Secret | None = _setting(
         None, _token_secret, "HS256 key signing entitlement tokens, at least 32 bytes. Secret.", secret=True
     )
+    key_policy: str = _setting(
+        "single", _choice("single", "per-class"), "Keys of an encrypted title: one, or one per track class."
+    )
+    license_url: str | None = _setting(
+        None, str, "Base URL of the license server written into encrypted manifests; default PUBLIC_URL."
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -238,6 +245,10 @@ class Settings:
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
+    def license_base_url(self) -> str:
+        """Where players find the license routes: the origin, unless a license server is named."""
+        return (self.license_url or self.base_url()).rstrip("/")
+
 
 def settings_table() -> str:
     """The README's settings table, generated from the fields so the two cannot drift."""
@@ -250,6 +261,25 @@ def settings_table() -> str:
 
 
 @functools.cache
-def current_settings() -> Settings:
-    """The process's settings, read from the environment on first use."""
+def _from_env() -> Settings:
     return Settings.from_env()
+
+
+_in_use: list[Settings] = []
+
+
+def current_settings() -> Settings:
+    """The process's settings: read from the environment on first use, unless a command runs
+    in-process work with settings of its own (``in_use``)."""
+    return _in_use[-1] if _in_use else _from_env()
+
+
+@contextmanager
+def in_use(settings: Settings) -> Iterator[Settings]:
+    """Run in-process work (eager Celery tasks) with ``settings``: e.g. the demo's local secrets,
+    which a worker process behind a broker gets from its own environment instead."""
+    _in_use.append(settings)
+    try:
+        yield settings
+    finally:
+        _in_use.pop()

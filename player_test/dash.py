@@ -11,6 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
+from xml.etree import ElementTree
 
 import xmlschema
 from mpegdash.parser import MPEGDASHParser
@@ -22,6 +23,18 @@ from player_test.media import MediaError, read_init
 from player_test.tracks import Measured, Signalling, Track, fetch_ok, measure, tolerance
 
 MP4_PROTECTION = "urn:mpeg:dash:mp4protection:2011"
+DASHIF_NS = "https://dashif.org/CPS"
+
+
+def license_urls(text: str, base: str) -> frozenset[str]:
+    """Every ClearKey license URL of the MPD: ``dashif:Laurl`` (DASH-IF IOP 4.3 §7.7.2; older
+    MPDs spell it ``laurl``)."""
+    try:
+        root = ElementTree.fromstring(text)
+    except ElementTree.ParseError:
+        return frozenset()
+    names = {f"{{{DASHIF_NS}}}Laurl", f"{{{DASHIF_NS}}}laurl"}
+    return frozenset(urljoin(base, e.text.strip()) for e in root.iter() if e.tag in names and e.text)
 
 
 def signalling(*levels: Any) -> Signalling:
@@ -105,6 +118,7 @@ def check_dash(fetcher: Fetcher, report: Report, url: str) -> tuple[list[Measure
     report.add("syntax", url, bool(mpd.periods), "MPD has no Period")
     min_buffer_time = parse_duration(mpd.min_buffer_time)
     report.add("syntax", url, min_buffer_time > 0, "MPD@minBufferTime is missing or zero (§5.3.1.2)")
+    licenses = license_urls(text, url)
     video: list[Measured] = []
     audio: list[Measured] = []
     for p, period in enumerate(mpd.periods or []):
@@ -121,7 +135,7 @@ def check_dash(fetcher: Fetcher, report: Report, url: str) -> tuple[list[Measure
                 except AddressingError as exc:
                     report.add("syntax", rep_url, False, str(exc))
                     continue
-                measured = _measure(fetcher, report, rep_url, rep, aset, kind, url, addr)
+                measured = _measure(fetcher, report, rep_url, rep, aset, kind, url, addr, licenses)
                 if measured is None:
                     continue
                 if addr.nominal is not None:
@@ -147,6 +161,7 @@ def _measure(
     kind: str,
     url: str,
     addr: Addressing,
+    licenses: frozenset[str],
 ) -> Measured | None:
     if addr.index is not None:  # SegmentBase: the subsegments come from the sidx
         index = fetch_ok(fetcher, report, addr.index)
@@ -166,7 +181,7 @@ def _measure(
         addr.durations,
         rep.width or 0,
         rep.height or 0,
-        signalling(aset, rep),
+        replace(signalling(aset, rep), license_urls=licenses),
     )
     if addr.presentation_time_offset and addr.init is not None:
         # @presentationTimeOffset is in the MPD's @timescale; presentation time is in the media's.

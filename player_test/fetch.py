@@ -67,8 +67,10 @@ class Fetcher:
             headers["Authorization"] = f"Bearer {self.token}"
         return headers | (extra or {})
 
-    def request(self, url: str, method: str = "GET", headers: dict[str, str] | None = None) -> Response:
-        req = urllib.request.Request(url, method=method, headers=self._headers(headers))
+    def request(
+        self, url: str, method: str = "GET", headers: dict[str, str] | None = None, body: bytes | None = None
+    ) -> Response:
+        req = urllib.request.Request(url, data=body, method=method, headers=self._headers(headers))
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as r:
                 return Response(url, r.status, r.headers, r.read())

@@ -71,6 +71,11 @@ RULES = {
         "encryption signalling matches tenc/pssh; AES-128 segments decrypt",
         "RFC 8216bis §4.4.4.4; ISO/IEC 23001-7",
     ),
+    "license": Rule(
+        "an encrypted rendition's key comes from the ClearKey license server its manifest names "
+        "(with --token), and decrypts it",
+        "W3C EME §9.1 (ClearKey); DASH-IF IOP (dashif:Laurl); ISO/IEC 23001-7 §10",
+    ),
     "decode": Rule(
         "every rendition decodes; video renditions have equal frame counts", "PyAV (FFmpeg) decode"
     ),

@@ -17,6 +17,7 @@ from player_test.media import MediaError
 from player_test.tracks import Measured, Signalling, Track, fetch_ok, measure
 
 # RFC 8216bis §4.4.4.4: for fMP4, SAMPLE-AES is 'cbcs' and SAMPLE-AES-CTR is 'cenc'.
+CLEARKEY_KEYFORMAT = "org.w3.clearkey"  # its URI is the ClearKey license server (hls.js)
 KEY_SCHEMES = {"SAMPLE-AES": "cbcs", "SAMPLE-AES-CTR": "cenc", "AES-128": "aes-128 (whole segment, not CMAF)"}
 
 if TYPE_CHECKING:
@@ -88,7 +89,26 @@ def media_track(
     init = playlist.segments[0].init_section  # none: MPEG-TS segments (RFC 8216bis §3.2)
     methods = {key.method for key in playlist.keys if key and key.method and key.method != "NONE"}
     # AES-128 encrypts whole segments (§4.4.4.4): decrypted below, not a CMAF scheme in tenc.
-    signalling = Signalling(frozenset(KEY_SCHEMES.get(m, m.lower()) for m in methods if m != "AES-128"))
+    licenses = frozenset(
+        urljoin(url, key.uri)
+        for key in playlist.keys
+        if key and key.uri and (key.keyformat or "").lower() == CLEARKEY_KEYFORMAT
+    )
+    # KEYFORMAT="identity" (the default) under a sample-encryption METHOD: the URI is the raw key.
+    identity = frozenset(
+        urljoin(url, key.uri)
+        for key in playlist.keys
+        if key
+        and key.uri
+        and key.method in ("SAMPLE-AES", "SAMPLE-AES-CTR")
+        and (key.keyformat or "identity").lower() == "identity"
+        and not key.uri.startswith(("data:", "skd:"))
+    )
+    signalling = Signalling(
+        frozenset(KEY_SCHEMES.get(m, m.lower()) for m in methods if m != "AES-128"),
+        license_urls=licenses,
+        key_uris=identity,
+    )
     init_ref = media_ref(urljoin(url, init.uri), init.byterange, 0) if init else None
     segments = segment_refs(url, [(s.uri, s.byterange) for s in playlist.segments])
     try:

@@ -25,6 +25,8 @@ class Signalling:
     schemes: frozenset[str] = frozenset()  # "cenc" / "cbcs", from EXT-X-KEY METHOD or mp4protection
     kids: frozenset[str] = frozenset()  # default KIDs, 32 lowercase hex digits
     systems: frozenset[str] = frozenset()  # DRM system IDs named by the manifest
+    license_urls: frozenset[str] = frozenset()  # ClearKey: dashif:Laurl, KEYFORMAT="org.w3.clearkey" URI
+    key_uris: frozenset[str] = frozenset()  # HLS KEYFORMAT="identity" URIs: each answers the raw key
 
     @property
     def encrypted(self) -> bool:

@@ -129,6 +129,72 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoTitle]:
         assert server.stop() == 0
 
 
+@dataclass(frozen=True)
+class EncryptedDemo:
+    """``vodpipe demo --encrypt SCHEME`` on a short 640x360 master, serving with its license routes."""
+
+    scheme: str
+    title: str
+    origin: str
+    player: str  # the /play page, with ?token= as the demo prints it
+    token: str
+    hls: str
+    dash: str
+    data_dir: Path
+    env: dict[str, str]
+
+
+def free_port() -> int:
+    """A port that was free a moment ago: the encrypted demo writes its license URL into the
+    manifests before it listens, so it needs a fixed port rather than 0."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def encrypted_demo(
+    tmp_path_factory: pytest.TempPathFactory, make_master: MakeMaster
+) -> Iterator[Callable[[str], EncryptedDemo]]:
+    """One encrypted demo per scheme for the whole session, started on first use."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from tests.processes import Server
+
+    master = make_master("master-360p-4s.mp4", seconds=4, size="640x360")
+    running: dict[str, tuple[Server, EncryptedDemo]] = {}
+
+    def start(scheme: str) -> EncryptedDemo:
+        if scheme not in running:
+            root = tmp_path_factory.mktemp(f"demo-{scheme}")
+            env = vodpipe_env(root)
+            title = f"enc-{scheme}"
+            port = str(free_port())
+            args = ["demo", str(master), "--title", title, "--encrypt", scheme, "--port", port]
+            server = Server(args, env)
+            try:
+                license_url = server.wait_for("license: ")
+                player = server.wait_for("player: ")
+                hls, dash = server.wait_for("hls: "), server.wait_for("dash: ")
+            except BaseException:
+                server.stop()
+                raise
+            (token,) = parse_qs(urlsplit(player).query)["token"]
+            origin = license_url.split("/license/")[0]
+            demo = EncryptedDemo(scheme, title, origin, player, token, hls, dash, root / "data", env)
+            running[scheme] = (server, demo)
+        return running[scheme][1]
+
+    try:
+        yield start
+    finally:
+        for server, _ in running.values():
+            assert server.stop() == 0
+
+
 ARTIFACTS = Path(__file__).parents[1] / "test-artifacts"
 
 

@@ -6,6 +6,52 @@
   const video = document.getElementById("video");
   const state = { player: config.player, url: config.url, errors: [], switches: [], ladder: [], active: null };
   window.vodpipe = state;
+  // An encrypted title's entitlement token comes in the page's own query (?token=, printed by
+  // `vodpipe demo --encrypt` or made with `vodpipe token`): the origin never hands tokens out.
+  // It is sent only to the license server, as a bearer token, never with media requests.
+  const token = new URLSearchParams(location.search).get("token");
+  const bearer = token ? { Authorization: `Bearer ${token}` } : null;
+  if (token) {
+    for (const a of document.querySelectorAll("nav a")) {
+      const url = new URL(a.href);
+      url.searchParams.set("token", token);
+      a.href = url.href;
+    }
+  }
+
+  // The multivariant playlist's ClearKey signalling: the license URL and KIDs of its
+  // KEYFORMAT="org.w3.clearkey" key tags, and whether it has KEYFORMAT="identity" ones too.
+  async function hlsClearKey() {
+    const text = await (await fetch(config.url)).text();
+    const found = { licenseUrl: null, kids: [], identity: false };
+    for (const line of text.split(/\r?\n/)) {
+      if (!/^#EXT-X-(SESSION-)?KEY:/.test(line)) continue;
+      if (line.includes('KEYFORMAT="identity"')) found.identity = true;
+      if (!line.includes('KEYFORMAT="org.w3.clearkey"')) continue;
+      const uri = /[:,]URI="([^"]*)"/.exec(line);
+      const kid = /[:,]KEYID=0[xX]([0-9a-fA-F]{32})/.exec(line);
+      if (uri) found.licenseUrl = new URL(uri[1], new URL(config.url, location.href)).href;
+      if (kid && !found.kids.includes(kid[1].toLowerCase())) found.kids.push(kid[1].toLowerCase());
+    }
+    return found;
+  }
+  const b64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const hexBytes = (hex) => Uint8Array.from(hex.match(/../g), (h) => parseInt(h, 16));
+  const b64urlHex = (text) => Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0).toString(16).padStart(2, "0")).join("");
+  // Shaka Player reads HLS ClearKey only as KEYFORMAT="identity", which no cbcs playlist can carry
+  // beside hls.js's "org.w3.clearkey" (hls.js then takes it for MPEG-TS SAMPLE-AES). For such a
+  // playlist the page itself makes ClearKey's license request (the same EME ClearKey JSON, to the
+  // same license server, with the same bearer token) and hands Shaka the keys as drm.clearKeys.
+  async function clearKeysFor(signalled) {
+    const response = await fetch(signalled.licenseUrl, {
+      method: "POST", headers: { "Content-Type": "application/json", ...(bearer || {}) },
+      body: JSON.stringify({ kids: signalled.kids.map((k) => b64url(hexBytes(k))), type: "temporary" }),
+    });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const keys = {};
+    for (const k of (await response.json()).keys) keys[b64urlHex(k.kid)] = b64urlHex(k.k);
+    return keys;
+  }
 
   function fail(message) {
     state.errors.push(String(message));
@@ -23,10 +69,19 @@
   }
 
   const adapters = {
-    "hls.js": function () {
+    "hls.js": async function () {
       if (!window.Hls || !Hls.isSupported()) return fail("hls.js: Media Source Extensions unavailable");
       const buffer = config.buffer ? { maxBufferLength: config.buffer, maxMaxBufferLength: config.buffer } : {};
-      const hls = new Hls({ capLevelToPlayerSize: false, ...buffer });
+      const { licenseUrl } = await hlsClearKey();
+      const drm = licenseUrl ? {
+        emeEnabled: true,
+        drmSystems: { "org.w3.clearkey": { licenseUrl } },
+        licenseXhrSetup: (xhr, url) => {
+          xhr.open("POST", url, true);
+          if (bearer) xhr.setRequestHeader("Authorization", bearer.Authorization);
+        },
+      } : {};
+      const hls = new Hls({ capLevelToPlayerSize: false, ...buffer, ...drm });
       hls.on(Hls.Events.ERROR, (_, data) => { if (data.fatal) fail(`hls.js: ${data.type} ${data.details}`); });
       hls.on(Hls.Events.MANIFEST_PARSED, (_, data) => setLadder(data.levels.map((l) => ({ height: l.height, width: l.width, bitrate: l.bitrate }))));
       hls.on(Hls.Events.LEVEL_SWITCHED, (_, data) => { const l = hls.levels[data.level]; setActive({ height: l.height, bitrate: l.bitrate }); });
@@ -40,6 +95,8 @@
         const b = config.buffer;
         player.updateSettings({ streaming: { buffer: { bufferTimeAtTopQuality: b, bufferTimeAtTopQualityLongForm: b, stableBufferTime: b } } });
       }
+      // The license URL comes from the MPD (dashif:Laurl); only the token is added.
+      if (bearer) player.setProtectionData({ "org.w3.clearkey": { httpRequestHeaders: bearer } });
       player.on(dashjs.MediaPlayer.events.ERROR, (e) => fail(`dash.js: ${e.error && (e.error.message || e.error.code) || "error"}`));
       player.on(dashjs.MediaPlayer.events.STREAM_INITIALIZED, () => {
         setLadder(player.getRepresentationsByType("video").map((r) => ({ height: r.height, width: r.width, bitrate: r.bandwidth })));
@@ -58,11 +115,28 @@
       const player = new shaka.Player();
       if (config.buffer) player.configure({ streaming: { bufferingGoal: config.buffer, rebufferingGoal: Math.min(2, config.buffer) } });
       await player.attach(video);
+      if (bearer) {
+        const types = shaka.net.NetworkingEngine.RequestType;
+        // LICENSE: ClearKey from dashif:Laurl; KEY: an HLS KEYFORMAT="identity" key URI.
+        player.getNetworkingEngine().registerRequestFilter((type, request) => {
+          if (type === types.LICENSE || type === types.KEY) Object.assign(request.headers, bearer);
+        });
+      }
       new shaka.ui.Overlay(player, document.getElementById("container"), video);
       player.addEventListener("error", (e) => fail(`Shaka Player: error ${e.detail && e.detail.code}`));
       const active = () => { const t = player.getVariantTracks().find((v) => v.active); if (t) setActive({ height: t.height, bitrate: t.videoBandwidth || t.bandwidth }); };
       player.addEventListener("adaptation", active);
       player.addEventListener("variantchanged", active);
+      if (config.format === "hls") {
+        const signalled = await hlsClearKey();
+        if (signalled.licenseUrl && !signalled.identity && signalled.kids.length) {
+          try {
+            player.configure({ drm: { clearKeys: await clearKeysFor(signalled) } });
+          } catch (e) {
+            return fail(`Shaka Player: ClearKey license request failed: ${e.message}`);
+          }
+        }
+      }
       try {
         await player.load(config.url);
       } catch (e) {

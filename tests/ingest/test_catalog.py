@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ingest.catalog import Catalog, TitleRecord
+from ingest.catalog import Catalog, TitleRecord, parse_encryption
 from storage.local import LocalStore
-from vodpipe.errors import TitleNotFoundError, WriteConflictError
+from vodpipe.errors import ConfigError, TitleNotFoundError, WriteConflictError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -141,3 +141,19 @@ def test_gives_up_when_the_record_never_settles(tmp_path: Path, monkeypatch: pyt
     with pytest.raises(WriteConflictError, match="kept changing: gave up after 3 tries"):
         catalog.update("race", always_overtaken)
     assert catalog.get("race").progress == {"rival": 3}
+
+
+def test_a_record_written_before_encryption_existed_reads_as_clear(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    legacy = (
+        b'{"title": "old", "status": "published", "master_key": "masters/old/x.mp4", '
+        b'"master_sha256": "x", "master_name": "old.mp4", "probe": {}}'
+    )
+    store.put_bytes("catalog/titles/old.json", legacy)
+    assert Catalog(store).get("old").encryption == "none"
+
+
+def test_the_encryption_mode_is_one_of_none_cenc_cbcs() -> None:
+    assert [parse_encryption(m) for m in ("none", "cenc", "cbcs")] == ["none", "cenc", "cbcs"]
+    with pytest.raises(ConfigError, match="unknown encryption 'cens': use one of none, cenc, cbcs"):
+        parse_encryption("cens")
