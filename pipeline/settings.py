@@ -9,6 +9,7 @@ import base64
 import binascii
 import functools
 import os
+import tempfile
 from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from pathlib import Path
@@ -153,6 +154,14 @@ class Settings:
     public_url: str | None = _setting(None, str, "Base URL printed for players; default http://HOST:PORT.")
     manifest_max_age: int = _setting(10, _nonnegative, "Browser max-age of manifests, seconds.")
     manifest_edge_max_age: int = _setting(60, _nonnegative, "Edge (CDN-Cache-Control) max-age of manifests.")
+    origin_cache_bytes: int = _setting(
+        64 << 20, _nonnegative, "Origin: bytes of objects, headers and compressed manifests kept in memory."
+    )
+    origin_disk_cache_bytes: int = _setting(
+        2 << 30,
+        _nonnegative,
+        "Origin over S3: bytes of objects kept on local disk (SCRATCH_DIR/origin-cache).",
+    )
     broker_url: str | None = _setting(None, str, "Celery broker; unset runs jobs in-process (eager).")
     players_dir: Path | None = _setting(None, Path, "Folder with the npm players (default: player_test).")
     store: str = _setting("local", _choice("local", "s3"), "Object store: `local` (DATA_DIR) or `s3`.")
@@ -197,6 +206,9 @@ class Settings:
 
         exe: str = imageio_ffmpeg.get_ffmpeg_exe()
         return exe
+
+    def origin_disk_cache_dir(self) -> Path:
+        return (self.scratch_dir or Path(tempfile.gettempdir())) / "origin-cache"
 
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
