@@ -139,8 +139,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     announce = _announcer(settings, host)
 
     def all_ready(bound: int) -> None:
+        announce(bound)  # first: scripts wait for the "origin: serving" line
         print(f"origin: {workers} worker processes", flush=True)
-        announce(bound)
 
     serve_workers(worker, workers, host, port, all_ready)
     return 0
