@@ -90,8 +90,8 @@ class Supervisor:
         on_ready()
         while not self.stopping:
             wait([p.sentinel for p in self.workers] + [self._ready_r])
-            while self._ready_r.poll():
-                self._ready_r.recv()  # a restarted worker listening again
+            while self._ready_r.poll():  # a restarted worker listening again
+                print(f"origin: worker {self._ready_r.recv()} ready", file=sys.stderr, flush=True)
             for slot, process in enumerate(self.workers):
                 if process.exitcode is not None and not self.stopping:
                     print(

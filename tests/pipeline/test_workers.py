@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 from pathlib import Path
@@ -69,12 +70,16 @@ def test_a_killed_worker_is_restarted_and_requests_keep_succeeding(origin: tuple
     victim = min(before)
     os.kill(victim, signal.SIGKILL)
     assert server.proc.stderr is not None
-    for line in server.proc.stderr:  # the supervisor saw it die (a handshake, not a sleep)
-        if f"worker {victim} exited" in line:
+    restarted = None
+    for line in server.proc.stderr:  # the supervisor restarted it (a handshake, not a sleep)
+        if (found := re.search(r"worker (\d+) ready", line)) is not None:
+            restarted = int(found.group(1))
             break
+    assert restarted is not None
+    assert restarted not in before
     after = _pids_until(base, new_beside=before)  # every fetch in here must answer 200
     assert victim not in after
-    assert len(after - before) == 1
+    assert after - before == {restarted}
     assert fetch(f"{base}/media/demo/v1/master.m3u8").status == 200
 
 
