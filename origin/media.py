@@ -24,7 +24,7 @@ from origin.paths import media_key
 from origin.ranges import ByteRange, parse_range
 from origin.relay import StoreSlice
 from origin.source import ObjectSource
-from storage.base import ObjectStore
+from storage.base import STREAM_CHUNK, ObjectStore
 from vodpipe.errors import VodpipeError
 
 if TYPE_CHECKING:
@@ -77,9 +77,12 @@ class FileSlice(web.StreamResponse):
                 raise ConnectionResetError("connection lost")
             try:
                 await loop.sendfile(transport, f, self._range.start, self._range.length)
-            except NotImplementedError:  # e.g. TLS transports: copy through the writer instead
+            except NotImplementedError:  # TLS transports, uvloop: copy through the writer instead
                 f.seek(self._range.start)
-                await self.write(f.read(self._range.length))
+                left = self._range.length
+                while left > 0 and (chunk := f.read(min(left, STREAM_CHUNK))):
+                    await self.write(chunk)  # waits for the client to drain: one chunk in memory
+                    left -= len(chunk)
         await super().write_eof()
         return writer
 

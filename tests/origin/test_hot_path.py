@@ -3,6 +3,7 @@ conditional and range answer is the same as on the first (uncached) request."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 from typing import TYPE_CHECKING, Any
 
@@ -135,3 +136,19 @@ async def test_a_deleted_local_object_is_a_miss_then_404(
     assert (await client.get(path)).status == 200
     store.delete("media/demo/v1/video/720p/seg-00001.m4s")
     assert (await client.get(path)).status == 404
+
+
+async def test_without_sendfile_a_segment_is_copied_in_chunks(
+    client: TestClient[Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TLS transports have no sendfile: the file is then written a chunk at a time, whole."""
+
+    async def unsupported(*args: Any, **kwargs: Any) -> int:
+        raise NotImplementedError
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "sendfile", unsupported)
+    monkeypatch.setattr("origin.media.STREAM_CHUNK", 1000)
+    whole = await client.get(f"{BASE}/video/720p/seg-00001.m4s")
+    assert await whole.read() == SEGMENT
+    ranged = await client.get(f"{BASE}/video/720p/seg-00001.m4s", headers={"Range": "bytes=2500-4999"})
+    assert (ranged.status, await ranged.read()) == (206, SEGMENT[2500:5000])
