@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from drm.license import add_license_routes
-from origin.media import CORS_HEADERS, STORE_KEY, preflight, serve_media
+from origin.hot import HotCache
+from origin.media import CORS_HEADERS, SOURCE_KEY, STORE_KEY, preflight, serve_media
 from origin.play import ASSETS_KEY, PlayerAssets, play_asset, play_page
 from origin.problems import POLICY_KEY, problem_middleware
+from origin.source import ObjectSource
 
 if TYPE_CHECKING:
     from drm.license import LicenseService
     from origin.cache_policy import CachePolicy
+    from origin.disk_cache import DiskCache
     from storage.base import ObjectStore
 
 
+HOT_BYTES = 64 << 20  # the in-memory cache's default bound
 DEFAULT_PLAYERS = Path(__file__).resolve().parents[1] / "player_test"
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"}, headers={"Cache-Control": "no-store"})
+    # The pid tells which of ``serve --workers N``'s processes answered.
+    return web.json_response({"status": "ok", "pid": os.getpid()}, headers={"Cache-Control": "no-store"})
 
 
 async def not_found(request: web.Request) -> web.StreamResponse:
@@ -40,10 +46,16 @@ def make_app(
     policy: CachePolicy,
     players: PlayerAssets | None = None,
     license_service: LicenseService | None = None,
+    hot_bytes: int = HOT_BYTES,
+    disk: DiskCache | None = None,
 ) -> web.Application:
-    """The origin; with a ``license_service``, the license routes are mounted under /license/."""
+    """The origin; with a ``license_service``, the license routes are mounted under /license/.
+
+    ``hot_bytes`` bounds the in-memory object cache; ``disk`` caches a remote store's objects.
+    """
     app = web.Application(middlewares=[problem_middleware])
     app[STORE_KEY] = store
+    app[SOURCE_KEY] = ObjectSource(store, policy, HotCache(hot_bytes), disk)
     app[POLICY_KEY] = policy
     app[ASSETS_KEY] = players or PlayerAssets(DEFAULT_PLAYERS)
     app.router.add_get("/healthz", healthz)

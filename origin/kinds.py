@@ -18,14 +18,15 @@ class Kind:
     content_type: str
     cache: CacheClass
     compressible: bool
+    held: bool  # small enough to keep in memory (manifests, init segments); segments are sent from files
 
 
-HLS_PLAYLIST = Kind("application/vnd.apple.mpegurl", CacheClass.MANIFEST, True)
-DASH_MPD = Kind("application/dash+xml", CacheClass.MANIFEST, True)
-VIDEO_INIT = Kind("video/mp4", CacheClass.IMMUTABLE, False)
-AUDIO_INIT = Kind("audio/mp4", CacheClass.IMMUTABLE, False)
-SEGMENT = Kind("video/iso.segment", CacheClass.IMMUTABLE, False)  # RFC 8216bis / ISO 23000-19
-TS_SEGMENT = Kind("video/mp2t", CacheClass.IMMUTABLE, False)  # RFC 8216bis §3.2: MPEG-2 TS segments
+HLS_PLAYLIST = Kind("application/vnd.apple.mpegurl", CacheClass.MANIFEST, True, True)
+DASH_MPD = Kind("application/dash+xml", CacheClass.MANIFEST, True, True)
+VIDEO_INIT = Kind("video/mp4", CacheClass.IMMUTABLE, False, True)
+AUDIO_INIT = Kind("audio/mp4", CacheClass.IMMUTABLE, False, True)
+SEGMENT = Kind("video/iso.segment", CacheClass.IMMUTABLE, False, False)  # RFC 8216bis / ISO 23000-19
+TS_SEGMENT = Kind("video/mp2t", CacheClass.IMMUTABLE, False, False)  # RFC 8216bis §3.2: MPEG-2 TS segments
 
 
 def classify(key: str) -> Kind:

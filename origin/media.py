@@ -1,4 +1,4 @@
-"""Serving one ``media/`` object: validators, conditional and range requests, gzip, sendfile.
+"""Serving one ``media/`` object: validators, conditional and range requests, codings, sendfile.
 
 The decisions (which key, which representation, 200/206/304/412/416) are made by pure functions
 in ``paths``, ``kinds``, ``fields``, ``negotiation``, ``conditional`` and ``ranges``; this module
@@ -8,10 +8,11 @@ only does the I/O.
 from __future__ import annotations
 
 import asyncio
-import gzip
+import functools
+import time
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from aiohttp import web
 
@@ -20,19 +21,19 @@ from origin.fields import request_fields
 from origin.kinds import classify
 from origin.negotiation import IDENTITY, choose_coding, parse_accept_encoding
 from origin.paths import media_key
-from origin.problems import POLICY_KEY
 from origin.ranges import ByteRange, parse_range
 from origin.relay import StoreSlice
-from storage.base import ObjectStore
+from origin.source import ObjectSource
+from storage.base import STREAM_CHUNK, ObjectStore
 from vodpipe.errors import VodpipeError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-    from pathlib import Path
-
     from aiohttp.abc import AbstractStreamWriter
 
+    from origin.hot import HotEntry
+
 STORE_KEY = web.AppKey("store", ObjectStore)
+SOURCE_KEY = web.AppKey("source", ObjectSource)
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Expose-Headers": "Content-Length, Content-Range, ETag, Accept-Ranges, Date, Age",
@@ -55,34 +56,33 @@ class MethodNotAllowed(web.HTTPMethodNotAllowed):
         super().__init__(method, ["GET", "HEAD", "OPTIONS"], text=f"{method} is not allowed here")
 
 
-# The codings a compressible object can be sent in, best first; identity is always last.
-ENCODERS: dict[str, Callable[[bytes], bytes]] = {"gzip": lambda data: gzip.compress(data, mtime=0)}
-
-
 class FileSlice(web.StreamResponse):
-    """A byte range of a local file, sent with ``loop.sendfile`` (zero-copy where the OS can)."""
+    """A byte range of an open local file, sent with ``loop.sendfile`` (zero-copy where the OS can)."""
 
-    def __init__(self, path: Path, byte_range: ByteRange, status: int, headers: dict[str, str]) -> None:
+    def __init__(self, file: BinaryIO, byte_range: ByteRange, status: int, headers: dict[str, str]) -> None:
         super().__init__(status=status, headers=headers)
-        self._path = path
+        self._file = file
         self._range = byte_range
         self.content_length = byte_range.length
 
     async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
-        writer = await super().prepare(request)
-        if request.method == "HEAD" or self._range.length == 0:
-            await super().write_eof()
-            return writer
-        loop = asyncio.get_running_loop()
-        transport = request.transport
-        if transport is None:
-            raise ConnectionResetError("connection lost")
-        with self._path.open("rb") as f:
+        with self._file as f:
+            writer = await super().prepare(request)
+            if request.method == "HEAD" or self._range.length == 0:
+                await super().write_eof()
+                return writer
+            loop = asyncio.get_running_loop()
+            transport = request.transport
+            if transport is None:
+                raise ConnectionResetError("connection lost")
             try:
                 await loop.sendfile(transport, f, self._range.start, self._range.length)
-            except NotImplementedError:  # e.g. TLS transports: copy through the writer instead
+            except NotImplementedError:  # TLS transports, uvloop: copy through the writer instead
                 f.seek(self._range.start)
-                await self.write(f.read(self._range.length))
+                left = self._range.length
+                while left > 0 and (chunk := f.read(min(left, STREAM_CHUNK))):
+                    await self.write(chunk)  # waits for the client to drain: one chunk in memory
+                    left -= len(chunk)
         await super().write_eof()
         return writer
 
@@ -91,59 +91,74 @@ def preflight() -> web.Response:
     return web.Response(status=204, headers=PREFLIGHT_HEADERS | {"Cache-Control": "public, max-age=86400"})
 
 
+@functools.lru_cache(maxsize=256)  # players send a handful of distinct Accept-Encoding lines
+def _coding(accept: str | None, offered: tuple[str, ...]) -> str:
+    return choose_coding(parse_accept_encoding(accept), offered)
+
+
+_clock: tuple[int, datetime, str] = (0, datetime.fromtimestamp(0, UTC), "")
+
+
+def _now() -> tuple[datetime, str]:
+    """The current second and its HTTP-date, formatted once per second."""
+    global _clock
+    second = int(time.time())
+    if _clock[0] != second:
+        now = datetime.fromtimestamp(second, UTC)
+        _clock = (second, now, format_datetime(now, usegmt=True))
+    return _clock[1], _clock[2]
+
+
+async def _entry(source: ObjectSource, key: str) -> HotEntry:
+    entry = source.cached(key)  # a hit: no store call, no thread hop
+    return entry if entry is not None else await source.load(key, classify(key))
+
+
 async def serve_media(request: web.Request) -> web.StreamResponse:
     if request.method == "OPTIONS":
         return preflight()
     if request.method not in ("GET", "HEAD"):
         raise MethodNotAllowed(request.method)
     key = media_key(request.raw_path)  # before anything touches storage
-    kind = classify(key)
-    store = request.app[STORE_KEY]
-    loop = asyncio.get_running_loop()
-    info = await loop.run_in_executor(None, store.stat, key)
+    source = request.app[SOURCE_KEY]
+    entry = await _entry(source, key)
 
     fields = request_fields(request.headers)  # RFC 9110 §5.3: several lines are one list
-    now = datetime.now(UTC).replace(microsecond=0)
+    now, date = _now()
     ranged = request.method == "GET" and "Range" in fields  # §14.2: only GET has range semantics
-    offered = (*ENCODERS, IDENTITY) if kind.compressible and not ranged else (IDENTITY,)
-    coding = choose_coding(parse_accept_encoding(fields.get("Accept-Encoding")), offered)
-    suffix = "" if coding == IDENTITY else f"-{coding}"
-    etag = f'"{info.etag[:40]}{suffix}"'  # one strong tag per representation
-    headers = {
-        "Content-Type": kind.content_type,
-        "ETag": etag,
-        "Last-Modified": format_datetime(info.last_modified, usegmt=True),
-        "Date": format_datetime(now, usegmt=True),  # the Date that If-Range's strength is judged by
-        **request.app[POLICY_KEY].for_content(kind.cache),
-    }
-    if kind.compressible:
-        headers["Vary"] = "Accept-Encoding"
-    outcome = evaluate(request.method, fields, etag, info.last_modified, now)
+    offered = entry.codings if not ranged else (IDENTITY,)
+    rep = entry.representations[_coding(fields.get("Accept-Encoding"), offered)]
+    outcome = evaluate(request.method, fields, rep.etag, entry.last_modified, now)
     if outcome is Outcome.NOT_MODIFIED:
-        headers.pop("Content-Type")
-        return web.Response(status=304, headers=headers)
+        return web.Response(status=304, headers={**rep.not_modified, "Date": date})
     if outcome is Outcome.PRECONDITION_FAILED:
-        raise PreconditionFailed(f"the object's current ETag is {etag}")
+        raise PreconditionFailed(f"the object's current ETag is {rep.etag}")
 
-    if coding != IDENTITY:
-        body = ENCODERS[coding](await loop.run_in_executor(None, store.get_bytes, key))
-        headers["Content-Encoding"] = coding
-        return web.Response(body=body, headers=headers)
-
-    headers["Accept-Ranges"] = "bytes"
+    # The Date that If-Range's strength is judged by (§8.8.2.2)
+    headers = {**rep.headers, "Date": date}
     byte_range = None
-    if ranged and range_applies(fields, etag, info.last_modified, now):
-        byte_range = parse_range(fields["Range"], info.size)  # raises RangeNotSatisfiable -> 416
+    if ranged and range_applies(fields, rep.etag, entry.last_modified, now):
+        byte_range = parse_range(fields["Range"], entry.size)  # raises RangeNotSatisfiable -> 416
     status = 200
     if byte_range is None:
-        byte_range = ByteRange(0, info.size - 1)
+        byte_range = ByteRange(0, entry.size - 1)
     else:
         status = 206
-        headers["Content-Range"] = byte_range.content_range(info.size)
-    path = store.local_path(key)
-    if path is not None:
-        return FileSlice(path, byte_range, status, headers)
+        headers["Content-Range"] = byte_range.content_range(entry.size)
+    if rep.body is not None:
+        body = rep.body if status == 200 else rep.body[byte_range.start : byte_range.end + 1]
+        return web.Response(body=body, status=status, headers=headers)
+    if entry.path is not None:
+        try:
+            file = entry.path.open("rb")  # opened here: a file gone since it was cached is a miss
+        except FileNotFoundError:
+            source.forget(key)
+            return await serve_media(request)
+        return FileSlice(file, byte_range, status, headers)
     chunks = None
     if request.method == "GET" and byte_range.length:  # opened here: a store error is still a 503
-        chunks = await loop.run_in_executor(None, store.get_stream, key, byte_range.start, byte_range.end)
+        loop = asyncio.get_running_loop()
+        chunks = await loop.run_in_executor(
+            None, source.store.get_stream, key, byte_range.start, byte_range.end
+        )
     return StoreSlice(chunks, byte_range.length, status, headers)

@@ -22,6 +22,7 @@ from ingest.service import ingest_master
 from ingest.validate import MasterLimits
 from origin.app import make_app
 from origin.cache_policy import CachePolicy
+from origin.disk_cache import DiskCache
 from origin.play import PlayerAssets
 from pipeline.drm_commands import add_drm_commands
 from pipeline.local_secrets import with_local_secrets
@@ -29,10 +30,13 @@ from pipeline.protection import key_store
 from pipeline.serving import log_audit_to_stderr, run_until_signalled
 from pipeline.settings import Settings, current_settings, in_use
 from pipeline.store import make_store
+from pipeline.workers import serve_workers
 from vodpipe.errors import ConfigError, RequestError, VodpipeError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
+
+    from aiohttp import web
 
     from ingest.catalog import EncryptionMode
     from storage.base import ObjectStore
@@ -92,25 +96,31 @@ def license_service(settings: Settings, store: ObjectStore) -> LicenseService | 
     return LicenseService(keys, settings.token_secret.reveal())
 
 
-async def _serve(
-    settings: Settings,
-    host: str,
-    port: int,
-    title_version: tuple[str, str] | None = None,
-    token: str | None = None,
-) -> None:
+def origin_app(settings: Settings) -> web.Application:
+    """The origin as the settings describe it: store, caches, players, license routes."""
     store = make_store(settings)
     policy = CachePolicy(settings.manifest_max_age, settings.manifest_edge_max_age)
     players = PlayerAssets(settings.players_dir) if settings.players_dir else None
     licenses = license_service(settings, store)
     if licenses is not None:
         log_audit_to_stderr()
+    disk = None
+    if settings.store == "s3":  # a remote store: keep hot objects on local disk too
+        disk = DiskCache(settings.origin_disk_cache_dir(), settings.origin_disk_cache_bytes)
+    return make_app(store, policy, players, licenses, hot_bytes=settings.origin_cache_bytes, disk=disk)
 
+
+def _announcer(
+    settings: Settings,
+    host: str,
+    title_version: tuple[str, str] | None = None,
+    token: str | None = None,
+) -> Callable[[int], None]:
     def announce(bound: int) -> None:
         base = settings.public_url or f"http://{host}:{bound}"
         source = f"s3://{settings.s3_bucket}" if settings.store == "s3" else str(settings.data_dir)
         print(f"origin: serving {source}/media at {base}/media/", flush=True)
-        if licenses is not None:
+        if settings.key_encryption_key is not None and settings.token_secret is not None:
             print(f"license: {base}/license/clearkey", flush=True)
         if title_version:
             # The token rides in the page's query: the origin never hands tokens out itself.
@@ -119,13 +129,42 @@ async def _serve(
             for kind, url in _urls(settings, *title_version, base=base).items():
                 print(f"{kind}: {url}", flush=True)
 
-    await run_until_signalled(make_app(store, policy, players, licenses), host, port, announce)
+    return announce
+
+
+async def _serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    title_version: tuple[str, str] | None = None,
+    on_ready: Callable[[int], None] | None = None,
+    reuse_port: bool = False,
+    token: str | None = None,
+) -> None:
+    announce = on_ready or _announcer(settings, host, title_version, token)
+    await run_until_signalled(origin_app(settings), host, port, announce, reuse_port)
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    asyncio.run(
-        _serve(settings, args.host or settings.host, settings.port if args.port is None else args.port)
-    )
+    host = args.host or settings.host
+    port = settings.port if args.port is None else args.port
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    if workers < 1:
+        raise RequestError("--workers must be at least 1")
+    if workers == 1:
+        asyncio.run(_serve(settings, host, port))
+        return 0
+
+    def worker(bound: int, ready: Callable[[], None]) -> None:
+        asyncio.run(_serve(settings, host, bound, on_ready=lambda _: ready(), reuse_port=True))
+
+    announce = _announcer(settings, host)
+
+    def all_ready(bound: int) -> None:
+        announce(bound)  # first: scripts wait for the "origin: serving" line
+        print(f"origin: {workers} worker processes", flush=True)
+
+    serve_workers(worker, workers, host, port, all_ready)
     return 0
 
 
@@ -204,6 +243,18 @@ def cmd_bench_package(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_origin(settings: Settings, args: argparse.Namespace) -> int:
+    from bench.origin import bench_origin
+
+    if args.seconds < 1 or args.connections < 1 or args.threads < 1 or min(args.workers) < 1:
+        raise RequestError("--seconds, --connections, --threads and --workers must be at least 1")
+    report = bench_origin(
+        settings, validate_title(args.title), args.seconds, args.connections, args.threads, args.workers
+    )
+    print(json.dumps(report, indent=2))
+    return 0
+
+
 def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
     from player_test.check import check  # verification tooling: loaded only by this command
 
@@ -257,6 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the origin")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
+    p.add_argument(
+        "--workers", type=int, help="origin processes sharing the port (default: one per CPU core)"
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="generate a master (or take one), publish it, serve it")
@@ -328,6 +382,13 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--seconds", type=float, default=30, help="length of the generated master (default 30)")
     b.add_argument("--runs", type=int, default=5)
     b.set_defaults(func=cmd_bench_package)
+    b = bench.add_parser("origin", help="vodpipe serve against nginx on a published title, loaded by wrk")
+    b.add_argument("--title", default="demo", help="a published title in the local store (default: demo)")
+    b.add_argument("--seconds", type=int, default=5, help="wrk run per object kind and side")
+    b.add_argument("--connections", type=int, default=64)
+    b.add_argument("--threads", type=int, default=2, help="wrk threads")
+    b.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker processes per side")
+    b.set_defaults(func=cmd_bench_origin)
     return parser
 
 

@@ -16,14 +16,20 @@ from vodpipe.errors import VodpipeError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+SHUTDOWN_GRACE = 60.0  # seconds a segment in flight gets to finish after SIGTERM
+
 
 async def run_until_signalled(
-    app: web.Application, host: str, port: int, on_ready: Callable[[int], None]
+    app: web.Application, host: str, port: int, on_ready: Callable[[int], None], reuse_port: bool = False
 ) -> None:
-    """Listen on ``host:port`` (0 picks a free port), call ``on_ready(bound_port)``, serve until told."""
-    runner = web.AppRunner(app)
+    """Listen on ``host:port`` (0 picks a free port), call ``on_ready(bound_port)``, serve until told.
+
+    On SIGTERM/SIGINT the listening socket closes first and responses in flight are given up to
+    ``SHUTDOWN_GRACE`` seconds to finish (aiohttp's graceful shutdown); then the process ends.
+    """
+    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_GRACE)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, reuse_port=reuse_port)
     try:
         await site.start()
     except OSError as exc:

@@ -9,6 +9,7 @@ import base64
 import binascii
 import functools
 import os
+import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from fractions import Fraction
@@ -168,6 +169,14 @@ class Settings:
     public_url: str | None = _setting(None, str, "Base URL printed for players; default http://HOST:PORT.")
     manifest_max_age: int = _setting(10, _nonnegative, "Browser max-age of manifests, seconds.")
     manifest_edge_max_age: int = _setting(60, _nonnegative, "Edge (CDN-Cache-Control) max-age of manifests.")
+    origin_cache_bytes: int = _setting(
+        64 << 20, _nonnegative, "Origin: bytes of objects, headers and compressed manifests kept in memory."
+    )
+    origin_disk_cache_bytes: int = _setting(
+        2 << 30,
+        _nonnegative,
+        "Origin over S3: bytes of objects kept on local disk (SCRATCH_DIR/origin-cache).",
+    )
     broker_url: str | None = _setting(None, str, "Celery broker; unset runs jobs in-process (eager).")
     result_backend: str | None = _setting(None, str, "Celery result backend; default: the broker URL.")
     chunk_seconds: float = _setting(
@@ -241,6 +250,9 @@ class Settings:
         concurrency = self.worker_concurrency or max(1, cores // 4)
         threads = self.ffmpeg_threads or max(1, cores // concurrency)
         return concurrency, threads
+
+    def origin_disk_cache_dir(self) -> Path:
+        return (self.scratch_dir or Path(tempfile.gettempdir())) / "origin-cache"
 
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

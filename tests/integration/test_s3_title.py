@@ -111,9 +111,14 @@ def test_the_checker_passes_the_s3_title(s3_title: S3Title) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
 
 
-def test_a_store_outage_is_503_with_retry_after(s3_title: S3Title) -> None:  # runs last: stops S3
+def test_a_store_outage_serves_the_cached_title_and_503s_the_rest(s3_title: S3Title) -> None:
+    # runs last: stops S3. The checker above fetched the manifests: cached, so still served.
+    before = {path: fetch(f"{s3_title.base}/{path}") for path in ("master.m3u8", "manifest.mpd")}
     s3_title.s3.stop()
-    for path in ("master.m3u8", "manifest.mpd"):
+    for path, earlier in before.items():
+        during = fetch(f"{s3_title.base}/{path}")
+        assert (during.status, during.body) == (200, earlier.body)
+    for path in ("video/none/seg-00001.m4s", "video/none/seg-00002.m4s"):  # never cached
         response = fetch(f"{s3_title.base}/{path}")
         assert response.status == 503
         assert response.headers["Retry-After"] == "5"

@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+import brotli
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -184,7 +185,7 @@ async def test_cors_preflight_allows_range(client: TestClient[Any, Any]) -> None
 async def test_healthz(client: TestClient[Any, Any]) -> None:
     response = await client.get("/healthz")
     assert response.status == 200
-    assert await response.json() == {"status": "ok"}
+    assert await response.json() == {"status": "ok", "pid": os.getpid()}
 
 
 @pytest.mark.parametrize(
@@ -284,16 +285,19 @@ SEG = f"{BASE}/video/720p/seg-00001.m4s"
 
 async def test_a_bad_q_value_is_not_a_server_error(client: TestClient[Any, Any]) -> None:
     """RFC 9110 §12.4.2: a malformed weight makes that element invalid; the rest still counts."""
-    response = await client.get(f"{BASE}/master.m3u8", headers={"Accept-Encoding": "gzip;q=bogus, br"})
+    response = await client.get(
+        f"{BASE}/master.m3u8", headers={"Accept-Encoding": "gzip;q=bogus, br"}, auto_decompress=False
+    )
     assert response.status == 200
-    assert "Content-Encoding" not in response.headers  # gzip's element is dropped, br is not offered
-    assert await response.read() == PLAYLIST
+    assert response.headers["Content-Encoding"] == "br"  # gzip's element is dropped, br still counts
+    assert brotli.decompress(await response.read()) == PLAYLIST
 
 
 @pytest.mark.parametrize(
     ("accept", "coding"),
     [
-        pytest.param("*, gzip;q=0", None, id="explicit-q0-beats-star"),
+        pytest.param("*, gzip;q=0", "br", id="explicit-q0-beats-star-which-covers-br"),
+        pytest.param("*, gzip;q=0, br;q=0", None, id="every-offered-coding-refused"),
         pytest.param("identity;q=1, gzip;q=0.001", None, id="q-values-compared"),
         pytest.param("gzip;q=0.5, identity;q=0.4", "gzip", id="higher-q-gzip"),
         pytest.param("identity;q=0", None, id="nothing-acceptable-sends-identity"),
@@ -311,7 +315,8 @@ async def test_content_coding_is_chosen_by_q_value(
     assert response.headers.get("Content-Encoding") == coding
     assert response.headers["Vary"] == "Accept-Encoding"
     body = await response.read()
-    assert (gzip.decompress(body) if coding else body) == PLAYLIST
+    decode = {"gzip": gzip.decompress, "br": brotli.decompress, None: bytes}[coding]
+    assert decode(body) == PLAYLIST
 
 
 @pytest.mark.parametrize("requested", ["bytes=0-9", "bytes=99999-"])

@@ -1,0 +1,63 @@
+"""The origin benchmark's pure parts: the nginx configuration and wrk's output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.origin import nginx_config, parse_wrk
+from vodpipe.errors import VodpipeError
+
+WRK = """Running 5s test @ http://127.0.0.1:8080/media/demo/v1/master.m3u8
+  2 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.02ms  310.12us   9.87ms   91.20%
+    Req/Sec    31.50k     2.10k   35.01k    70.00%
+  Latency Distribution
+     50%  812.00us
+     75%    1.10ms
+     90%    1.40ms
+     99%    2.51ms
+  313402 requests in 5.00s, 402.55MB read
+  Socket errors: connect 0, read 3, write 0, timeout 2
+  Non-2xx or 3xx responses: 7
+Requests/sec:  62680.41
+Transfer/sec:     80.50MB
+"""
+
+
+def test_wrk_output_is_read_into_rates_latencies_and_errors() -> None:
+    assert parse_wrk(WRK) == {
+        "requests_per_s": 62680,
+        "requests": 313402,
+        "p50_ms": 0.812,
+        "p99_ms": 2.51,
+        "errors": 12,
+    }
+
+
+def test_latencies_in_seconds_and_a_clean_run() -> None:
+    clean = WRK.replace("  Socket errors: connect 0, read 3, write 0, timeout 2\n", "").replace(
+        "  Non-2xx or 3xx responses: 7\n", ""
+    )
+    result = parse_wrk(clean.replace("99%    2.51ms", "99%    1.20s"))
+    assert (result["p99_ms"], result["errors"]) == (1200.0, 0)
+
+
+def test_wrk_that_printed_no_result_is_an_error() -> None:
+    with pytest.raises(VodpipeError, match="wrk printed no result: unable to connect"):
+        parse_wrk("unable to connect to 127.0.0.1:1 Connection refused\n")
+
+
+def test_the_nginx_config_serves_media_from_the_data_folder_with_n_workers() -> None:
+    conf = nginx_config(Path("/srv/data"), Path("/tmp/n"), 18080, 2)
+    assert "worker_processes 2;" in conf
+    assert "listen 127.0.0.1:18080 reuseport;" in conf
+    assert "location /media/ { root /srv/data; }" in conf
+    assert "application/vnd.apple.mpegurl m3u8;" in conf
+    assert "application/dash+xml mpd;" in conf
+    assert "video/iso.segment m4s;" in conf
+    assert "daemon off;" in conf
+    assert "pid /tmp/n/nginx.pid;" in conf
+    assert conf.count("{") == conf.count("}")

@@ -1,0 +1,154 @@
+"""Served from memory: a second request for an object never reaches the store, and every
+conditional and range answer is the same as on the first (uncached) request."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from typing import TYPE_CHECKING, Any
+
+import brotli
+import pytest
+
+from origin.app import make_app
+from origin.cache_policy import CachePolicy
+from storage.local import LocalStore
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from aiohttp.test_utils import TestClient
+
+BASE = "/media/demo/v1"
+PLAYLIST = b"#EXTM3U\n#EXT-X-VERSION:7\n" + b"#EXTINF:4.000000,\nseg.m4s\n" * 50
+SEGMENT = bytes(range(256)) * 400
+OBJECTS = {
+    "media/demo/v1/master.m3u8": PLAYLIST,
+    "media/demo/v1/video/720p/init.mp4": b"init" * 100,
+    "media/demo/v1/video/720p/seg-00001.m4s": SEGMENT,
+}
+
+
+class CountingStore(LocalStore):
+    """Records every store method the origin calls (the seam the hot path must not cross)."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.calls: list[str] = []
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in {"stat", "get_bytes", "get_stream", "local_path", "download", "exists"}:
+            object.__getattribute__(self, "calls").append(name)
+        return object.__getattribute__(self, name)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> CountingStore:
+    s = CountingStore(tmp_path / "data")
+    for key, data in OBJECTS.items():
+        s.put_bytes(key, data)
+    s.calls.clear()
+    return s
+
+
+@pytest.fixture
+async def client(store: CountingStore, aiohttp_client: Any) -> TestClient[Any, Any]:
+    result: TestClient[Any, Any] = await aiohttp_client(make_app(store, CachePolicy()))
+    return result
+
+
+@pytest.mark.parametrize("path", ["master.m3u8", "video/720p/init.mp4", "video/720p/seg-00001.m4s"])
+async def test_a_hit_does_not_touch_the_store(
+    client: TestClient[Any, Any], store: CountingStore, path: str
+) -> None:
+    first = await client.get(f"{BASE}/{path}")
+    assert first.status == 200
+    assert store.calls  # the miss asked the store
+    store.calls.clear()
+    for _ in range(3):
+        again = await client.get(f"{BASE}/{path}")
+        assert again.status == 200
+        assert await again.read() == await first.read()
+        assert again.headers["ETag"] == first.headers["ETag"]
+    assert store.calls == []
+
+
+@pytest.mark.parametrize(
+    ("accept", "coding", "decode"),
+    [
+        pytest.param("gzip", "gzip", gzip.decompress, id="gzip"),
+        pytest.param("br", "br", brotli.decompress, id="br"),
+        pytest.param("gzip;q=0.5, br", "br", brotli.decompress, id="br-preferred"),
+        pytest.param("gzip, br", "gzip", gzip.decompress, id="tie-goes-to-gzip"),
+    ],
+)
+async def test_compressed_bodies_decode_to_the_original(
+    client: TestClient[Any, Any], accept: str, coding: str, decode: Any
+) -> None:
+    for _ in range(2):  # made on the miss, served from memory on the hit: the same bytes
+        response = await client.get(
+            f"{BASE}/master.m3u8", headers={"Accept-Encoding": accept}, auto_decompress=False
+        )
+        assert response.headers["Content-Encoding"] == coding
+        assert response.headers["ETag"].endswith(f'-{coding}"')
+        assert decode(await response.read()) == PLAYLIST
+        assert response.headers["Content-Length"] == str(len(await response.read()))
+
+
+async def test_conditional_and_range_answers_come_from_the_cache(
+    client: TestClient[Any, Any], store: CountingStore
+) -> None:
+    first = await client.get(f"{BASE}/master.m3u8", headers={"Accept-Encoding": "identity"})
+    tag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    store.calls.clear()
+    not_modified = await client.get(
+        f"{BASE}/master.m3u8", headers={"If-None-Match": tag, "Accept-Encoding": "identity"}
+    )
+    assert not_modified.status == 304
+    assert not_modified.headers["ETag"] == tag
+    assert "Content-Type" not in not_modified.headers
+    since = await client.get(f"{BASE}/master.m3u8", headers={"If-Modified-Since": modified})
+    assert since.status == 304
+    failed = await client.get(f"{BASE}/master.m3u8", headers={"If-Match": '"other"'})
+    assert failed.status == 412
+    assert failed.headers["Content-Type"] == "application/problem+json"
+    partial = await client.get(
+        f"{BASE}/master.m3u8", headers={"Range": "bytes=8-20", "Accept-Encoding": "gzip"}
+    )
+    assert partial.status == 206  # a range is of the identity representation (§14.2)
+    assert await partial.read() == PLAYLIST[8:21]
+    assert partial.headers["Content-Range"] == f"bytes 8-20/{len(PLAYLIST)}"
+    assert "Content-Encoding" not in partial.headers
+    unsatisfiable = await client.get(f"{BASE}/master.m3u8", headers={"Range": f"bytes={len(PLAYLIST)}-"})
+    assert unsatisfiable.status == 416
+    assert unsatisfiable.headers["Content-Range"] == f"bytes */{len(PLAYLIST)}"
+    stale_if_range = await client.get(
+        f"{BASE}/master.m3u8", headers={"Range": "bytes=0-3", "If-Range": '"old"'}
+    )
+    assert stale_if_range.status == 200
+    assert store.calls == []
+
+
+async def test_a_deleted_local_object_is_a_miss_then_404(
+    client: TestClient[Any, Any], store: CountingStore
+) -> None:
+    path = f"{BASE}/video/720p/seg-00001.m4s"
+    assert (await client.get(path)).status == 200
+    store.delete("media/demo/v1/video/720p/seg-00001.m4s")
+    assert (await client.get(path)).status == 404
+
+
+async def test_without_sendfile_a_segment_is_copied_in_chunks(
+    client: TestClient[Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TLS transports have no sendfile: the file is then written a chunk at a time, whole."""
+
+    async def unsupported(*args: Any, **kwargs: Any) -> int:
+        raise NotImplementedError
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "sendfile", unsupported)
+    monkeypatch.setattr("origin.media.STREAM_CHUNK", 1000)
+    whole = await client.get(f"{BASE}/video/720p/seg-00001.m4s")
+    assert await whole.read() == SEGMENT
+    ranged = await client.get(f"{BASE}/video/720p/seg-00001.m4s", headers={"Range": "bytes=2500-4999"})
+    assert (ranged.status, await ranged.read()) == (206, SEGMENT[2500:5000])
