@@ -173,7 +173,7 @@ def test_a_wrong_aes128_key_is_an_encryption_error(
     for playlist in folder.glob("p*.m3u8"):
         playlist.write_text(re.sub(r'URI="[^"]+"', f'URI="{wrong}"', playlist.read_text()))
     report = check(f"{base}/master.m3u8")
-    assert {f.rule for f in report.errors} == {"encryption"}
+    assert {f.rule for f in report.errors} == {"encryption"}, report.table()
     assert "bad PKCS7 padding" in report.errors[0].detail
 
 
