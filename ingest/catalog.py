@@ -1,16 +1,26 @@
-"""The title catalog: one JSON record per title at ``catalog/titles/{title}.json``."""
+"""The title catalog: one JSON record per title at ``catalog/titles/{title}.json``.
+
+Many tasks on many hosts update one record at once (status, per-stage progress, renditions), so
+every write is a compare-and-swap: read the record and its ETag, apply a pure change, write only
+if the ETag is unchanged (``ObjectStore.put_if``), else read again and re-apply. No update is
+lost, and none is applied twice to the same version of the record.
+"""
 
 from __future__ import annotations
 
 import json
+import random
 import re
+import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from vodpipe.errors import ConfigError, ObjectNotFoundError, TitleNotFoundError
+from vodpipe.errors import ConfigError, ObjectNotFoundError, TitleNotFoundError, WriteConflictError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from storage.base import ObjectStore
 
 Status = Literal["ingested", "encoding", "packaging", "published", "failed"]
@@ -50,6 +60,7 @@ class TitleRecord:
     ladder: list[dict[str, Any]] = field(default_factory=list)
     renditions: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    progress: dict[str, float] = field(default_factory=dict)  # stage -> percent done
     updated_at: str = field(default_factory=_now)
 
     def with_status(self, status: Status, **changes: Any) -> TitleRecord:
@@ -60,18 +71,24 @@ def record_key(title: str) -> str:
     return f"catalog/titles/{validate_title(title)}.json"
 
 
+MAX_ATTEMPTS = 100  # compare-and-swap rounds before giving up; each lost round means another won
+
+
 class Catalog:
-    """Reads and writes title records in an object store."""
+    """Reads and writes title records in an object store; every write is compare-and-swap."""
 
     def __init__(self, store: ObjectStore) -> None:
         self.store = store
 
-    def find(self, title: str) -> TitleRecord | None:
+    def _read(self, title: str) -> tuple[TitleRecord | None, str | None]:
         try:
-            raw = self.store.get_bytes(record_key(title))
+            raw, etag = self.store.read_versioned(record_key(title))
         except ObjectNotFoundError:
-            return None
-        return TitleRecord(**json.loads(raw))
+            return None, None
+        return TitleRecord(**json.loads(raw)), etag
+
+    def find(self, title: str) -> TitleRecord | None:
+        return self._read(title)[0]
 
     def get(self, title: str) -> TitleRecord:
         record = self.find(title)
@@ -79,6 +96,37 @@ class Catalog:
             raise TitleNotFoundError(f"no title {title!r} in the catalog")
         return record
 
-    def save(self, record: TitleRecord) -> None:
-        data = json.dumps(asdict(record), indent=2, sort_keys=True).encode()
-        self.store.put_bytes(record_key(record.title), data, "application/json")
+    def upsert(self, title: str, change: Callable[[TitleRecord | None], TitleRecord]) -> TitleRecord:
+        """Apply ``change`` to the current record (``None`` if there is none) and write the result
+        if nobody wrote in between; otherwise re-read and re-apply. ``change`` must be pure: it
+        may run several times."""
+        for attempt in range(MAX_ATTEMPTS):
+            current, etag = self._read(title)
+            record = change(current)
+            if record.title != title:
+                raise ValueError(f"a change to {title!r} returned the record of {record.title!r}")
+            data = json.dumps(asdict(record), indent=2, sort_keys=True).encode()
+            try:
+                self.store.put_if(record_key(title), data, etag, "application/json")
+            except WriteConflictError:
+                # Another writer won this round. A short random wait spreads the losers out so
+                # that they do not collide again in lockstep.
+                time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
+                continue
+            return record
+        raise WriteConflictError(f"title record {title!r} kept changing: gave up after {MAX_ATTEMPTS} tries")
+
+    def update(self, title: str, change: Callable[[TitleRecord], TitleRecord]) -> TitleRecord:
+        """Compare-and-swap ``change`` onto an existing record; raises ``TitleNotFoundError``."""
+
+        def existing(record: TitleRecord | None) -> TitleRecord:
+            if record is None:
+                raise TitleNotFoundError(f"no title {title!r} in the catalog")
+            return change(record)
+
+        return self.upsert(title, existing)
+
+    def save(self, record: TitleRecord) -> TitleRecord:
+        """Replace the whole record, whatever it holds now. Only for a writer that owns the record
+        (one in-process job); tasks that run side by side use :meth:`update`, which merges."""
+        return self.upsert(record.title, lambda _: record)

@@ -49,14 +49,16 @@ def ingest_master(store: ObjectStore, path: Path, title: str, limits: MasterLimi
     key = master_key(title, digest, path)
     if not store.exists(key):
         store.put_file(key, path)
-    record = TitleRecord(
-        title=title,
-        status="ingested",
-        master_key=key,
-        master_sha256=digest,
-        master_name=path.name,
-        probe=info.to_dict(),
-        published_version=existing.published_version if existing else None,
-    )
-    catalog.save(record)
-    return IngestOutcome(record, is_new=True)
+
+    def ingested(current: TitleRecord | None) -> TitleRecord:
+        return TitleRecord(
+            title=title,
+            status="ingested",
+            master_key=key,
+            master_sha256=digest,
+            master_name=path.name,
+            probe=info.to_dict(),
+            published_version=current.published_version if current else None,
+        )
+
+    return IngestOutcome(catalog.upsert(title, ingested), is_new=True)

@@ -1,27 +1,33 @@
 """Serving one ``media/`` object: validators, conditional and range requests, gzip, sendfile.
 
 The decisions (which key, which representation, 200/206/304/412/416) are made by pure functions
-in ``paths``, ``kinds``, ``conditional`` and ``ranges``; this module only does the I/O.
+in ``paths``, ``kinds``, ``fields``, ``negotiation``, ``conditional`` and ``ranges``; this module
+only does the I/O.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gzip
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from origin.conditional import Outcome, evaluate, range_applies
+from origin.fields import request_fields
 from origin.kinds import classify
+from origin.negotiation import IDENTITY, choose_coding, parse_accept_encoding
 from origin.paths import media_key
 from origin.problems import POLICY_KEY
 from origin.ranges import ByteRange, parse_range
+from origin.relay import StoreSlice
 from storage.base import ObjectStore
 from vodpipe.errors import VodpipeError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from aiohttp.abc import AbstractStreamWriter
@@ -49,14 +55,8 @@ class MethodNotAllowed(web.HTTPMethodNotAllowed):
         super().__init__(method, ["GET", "HEAD", "OPTIONS"], text=f"{method} is not allowed here")
 
 
-def accepts_gzip(header: str) -> bool:
-    """RFC 9110 §12.5.3: gzip (or ``*``) listed without ``q=0``."""
-    for item in header.split(","):
-        coding, _, params = item.strip().partition(";")
-        if coding.strip().lower() in ("gzip", "*"):
-            q = params.strip().lower()
-            return not (q.startswith("q=") and float(q[2:] or 0) == 0)
-    return False
+# The codings a compressible object can be sent in, best first; identity is always last.
+ENCODERS: dict[str, Callable[[bytes], bytes]] = {"gzip": lambda data: gzip.compress(data, mtime=0)}
 
 
 class FileSlice(web.StreamResponse):
@@ -102,37 +102,38 @@ async def serve_media(request: web.Request) -> web.StreamResponse:
     loop = asyncio.get_running_loop()
     info = await loop.run_in_executor(None, store.stat, key)
 
-    compress = (
-        kind.compressible
-        and "Range" not in request.headers
-        and accepts_gzip(request.headers.get("Accept-Encoding", ""))
-    )
-    etag = f'"{info.etag[:40]}{"-gzip" if compress else ""}"'  # one strong tag per representation
+    fields = request_fields(request.headers)  # RFC 9110 §5.3: several lines are one list
+    now = datetime.now(UTC).replace(microsecond=0)
+    ranged = request.method == "GET" and "Range" in fields  # §14.2: only GET has range semantics
+    offered = (*ENCODERS, IDENTITY) if kind.compressible and not ranged else (IDENTITY,)
+    coding = choose_coding(parse_accept_encoding(fields.get("Accept-Encoding")), offered)
+    suffix = "" if coding == IDENTITY else f"-{coding}"
+    etag = f'"{info.etag[:40]}{suffix}"'  # one strong tag per representation
     headers = {
         "Content-Type": kind.content_type,
         "ETag": etag,
         "Last-Modified": format_datetime(info.last_modified, usegmt=True),
+        "Date": format_datetime(now, usegmt=True),  # the Date that If-Range's strength is judged by
         **request.app[POLICY_KEY].for_content(kind.cache),
     }
     if kind.compressible:
         headers["Vary"] = "Accept-Encoding"
-    outcome = evaluate(request.method, request.headers, etag, info.last_modified)
+    outcome = evaluate(request.method, fields, etag, info.last_modified, now)
     if outcome is Outcome.NOT_MODIFIED:
         headers.pop("Content-Type")
         return web.Response(status=304, headers=headers)
     if outcome is Outcome.PRECONDITION_FAILED:
         raise PreconditionFailed(f"the object's current ETag is {etag}")
 
-    if compress:
-        body = gzip.compress(await loop.run_in_executor(None, store.get_bytes, key), mtime=0)
-        headers["Content-Encoding"] = "gzip"
+    if coding != IDENTITY:
+        body = ENCODERS[coding](await loop.run_in_executor(None, store.get_bytes, key))
+        headers["Content-Encoding"] = coding
         return web.Response(body=body, headers=headers)
 
     headers["Accept-Ranges"] = "bytes"
-    requested = request.headers.get("Range")
     byte_range = None
-    if requested is not None and range_applies(request.headers, etag, info.last_modified):
-        byte_range = parse_range(requested, info.size)  # raises RangeNotSatisfiable -> 416
+    if ranged and range_applies(fields, etag, info.last_modified, now):
+        byte_range = parse_range(fields["Range"], info.size)  # raises RangeNotSatisfiable -> 416
     status = 200
     if byte_range is None:
         byte_range = ByteRange(0, info.size - 1)
@@ -142,9 +143,7 @@ async def serve_media(request: web.Request) -> web.StreamResponse:
     path = store.local_path(key)
     if path is not None:
         return FileSlice(path, byte_range, status, headers)
-    data = b""
-    if request.method == "GET" and byte_range.length:
-        data = await loop.run_in_executor(None, store.get_range, key, byte_range.start, byte_range.end)
-    response = web.Response(status=status, body=data, headers=headers)
-    response.content_length = byte_range.length
-    return response
+    chunks = None
+    if request.method == "GET" and byte_range.length:  # opened here: a store error is still a 503
+        chunks = await loop.run_in_executor(None, store.get_stream, key, byte_range.start, byte_range.end)
+    return StoreSlice(chunks, byte_range.length, status, headers)

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from origin.cache_policy import CachePolicy
 from origin.ranges import RangeNotSatisfiable
-from vodpipe.errors import UnauthorizedError, VodpipeError
+from vodpipe.errors import StorageError, UnauthorizedError, VodpipeError
 
 log = logging.getLogger("vodpipe.origin")
 PROBLEM_TYPE = "application/problem+json"
@@ -43,7 +43,14 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             headers["Content-Range"] = f"bytes */{exc.size}"  # RFC 9110 §15.5.17
         if isinstance(exc, UnauthorizedError):
             headers["WWW-Authenticate"] = exc.challenge  # RFC 9110 §11.6.1, RFC 6750 §3
-        return problem(request, exc.status, exc.title, exc.message, exc.problem_type, headers)
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)  # RFC 9110 §10.2.3, delay-seconds
+        detail = exc.message
+        if isinstance(exc, StorageError) and exc.status >= 500:
+            # The store's own words name its endpoint and bucket: logged here, not told to clients.
+            log.warning("store failed serving %s: %s", request.path, exc.message)
+            detail = "the object store is unavailable; retry later"
+        return problem(request, exc.status, exc.title, detail, exc.problem_type, headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

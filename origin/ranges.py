@@ -7,7 +7,21 @@ from dataclasses import dataclass
 
 from vodpipe.errors import VodpipeError
 
-_SPEC = re.compile(r"\s*(\d*)\s*-\s*(\d*)\s*")
+# §14.1.1: int-range = first-pos "-" [ last-pos ]; suffix-range = "-" suffix-length; DIGIT is
+# ASCII only (Python's \d would take any script's digits), OWS only around list elements
+_SPEC = re.compile(r"[ \t]*([0-9]*)-([0-9]*)[ \t]*")
+_DIGITS_MAX = 18  # past an exabyte: no object is that large, and int() refuses 4300+ digits
+
+
+class _Absurd(ValueError):
+    """A position no object reaches; the whole Range field is then ignored (§14.2: MAY ignore)."""
+
+
+def _position(digits: str) -> int:
+    digits = digits.lstrip("0") or "0"
+    if len(digits) > _DIGITS_MAX:
+        raise _Absurd(digits)
+    return int(digits)
 
 
 class RangeNotSatisfiable(VodpipeError):
@@ -41,14 +55,29 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     A header that is not valid ``bytes=`` syntax is ignored (§14.2: a server MAY ignore it). Several
     ranges are coalesced when they touch or overlap; otherwise the whole object is sent, which
     §14.2 also allows. Raises :class:`RangeNotSatisfiable` when no range overlaps.
+
+    A zero-length object has no byte to name, so no 206 can describe it (``bytes 0--1/0`` is not a
+    Content-Range). §14.1.1 still counts a non-zero suffix-range as satisfiable there, so a 416
+    would be wrong: the whole (empty) representation is sent as a 200, which §14.2 allows. An
+    int-range on it is unsatisfiable (its first-pos is not below the length 0): 416.
     """
     if header is None:
         return None
     unit, sep, specs = header.partition("=")
-    if not sep or unit.strip().lower() != "bytes":
+    if not sep or unit.strip(" \t").lower() != "bytes":  # §14.1: range units are case-insensitive
         return None
+    try:
+        return _parse_specs(specs, size)
+    except _Absurd:
+        return None
+
+
+def _parse_specs(specs: str, size: int) -> ByteRange | None:
     ranges: list[ByteRange] = []
-    for spec in specs.split(","):
+    elements = [spec for spec in specs.split(",") if spec.strip(" \t")]  # §5.6.1: empty ones skipped
+    if not elements:
+        return None  # range-set = 1#range-spec: nothing requested is not a valid field
+    for spec in elements:
         match = _SPEC.fullmatch(spec)
         if match is None:
             return None
@@ -56,17 +85,19 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
         if first == "" and last == "":
             return None
         if first == "":  # suffix range: the last N bytes (§14.1.2)
-            length = int(last)
+            length = _position(last)
             if length == 0:
                 continue
+            if size == 0:
+                return None  # satisfiable but not expressible as a 206: send the empty whole
             ranges.append(ByteRange(max(0, size - length), size - 1))
             continue
-        start = int(first)
-        if last != "" and int(last) < start:
+        start = _position(first)
+        if last != "" and _position(last) < start:
             return None  # §14.1.1: last-pos before first-pos is invalid; ignore the header
         if start >= size:
             continue  # §14.1.1: unsatisfiable unless another range overlaps
-        end = size - 1 if last == "" else int(last)
+        end = size - 1 if last == "" else _position(last)
         ranges.append(ByteRange(start, min(end, size - 1)))
     if not ranges:
         raise RangeNotSatisfiable(size)

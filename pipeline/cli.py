@@ -22,11 +22,13 @@ from origin.play import PlayerAssets
 from pipeline.drm_commands import add_drm_commands
 from pipeline.serving import log_audit_to_stderr, run_until_signalled
 from pipeline.settings import Settings, current_settings
-from storage.local import LocalStore
+from pipeline.store import make_store
 from vodpipe.errors import RequestError, VodpipeError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from storage.base import ObjectStore
 
 
 def _urls(settings: Settings, title: str, version: str, base: str | None = None) -> dict[str, str]:
@@ -38,7 +40,7 @@ def ingest_and_process(settings: Settings, path: Path, title: str | None) -> tup
     """Ingest, then run the job (in-process on the embedded default). Returns title and version."""
     from pipeline.tasks import process_title  # imports Celery only for commands that use it
 
-    store = LocalStore(settings.data_dir)
+    store = make_store(settings)
     name = validate_title(title) if title else title_from_filename(path.name)
     outcome = ingest_master(store, path, name, MasterLimits())
     if not outcome.is_new and outcome.record.status == "published":
@@ -60,12 +62,12 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
-    record = Catalog(LocalStore(settings.data_dir)).get(validate_title(args.title))
+    record = Catalog(make_store(settings)).get(validate_title(args.title))
     print(json.dumps(asdict(record), indent=2, sort_keys=True))
     return 0
 
 
-def license_service(settings: Settings, store: LocalStore) -> LicenseService | None:
+def license_service(settings: Settings, store: ObjectStore) -> LicenseService | None:
     """The license routes' service, when both the key-encryption key and token secret are set."""
     if settings.key_encryption_key is None or settings.token_secret is None:
         return None
@@ -79,7 +81,7 @@ async def _serve(
     port: int,
     title_version: tuple[str, str] | None = None,
 ) -> None:
-    store = LocalStore(settings.data_dir)
+    store = make_store(settings)
     policy = CachePolicy(settings.manifest_max_age, settings.manifest_edge_max_age)
     players = PlayerAssets(settings.players_dir) if settings.players_dir else None
     licenses = license_service(settings, store)
@@ -88,7 +90,8 @@ async def _serve(
 
     def announce(bound: int) -> None:
         base = settings.public_url or f"http://{host}:{bound}"
-        print(f"origin: serving {settings.data_dir}/media at {base}/media/", flush=True)
+        source = f"s3://{settings.s3_bucket}" if settings.store == "s3" else str(settings.data_dir)
+        print(f"origin: serving {source}/media at {base}/media/", flush=True)
         if licenses is not None:
             print(f"license: {base}/license/clearkey", flush=True)
         if title_version:

@@ -37,6 +37,29 @@ def _port(value: str) -> int:
     return port
 
 
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return value
+
+    return parse
+
+
+def _part_size(value: str) -> int:
+    size = int(value)
+    if size < 5 << 20:  # S3 refuses multipart parts under 5 MiB (all but the last)
+        raise ValueError("must be at least 5242880 bytes (5 MiB), S3's smallest part")
+    return size
+
+
+def _attempts(value: str) -> int:
+    attempts = int(value)
+    if not 1 <= attempts <= 20:
+        raise ValueError("must be between 1 and 20")
+    return attempts
+
+
 def _nonnegative(value: str) -> int:
     number = int(value)
     if number < 0:
@@ -100,8 +123,9 @@ class Setting:
     secret: bool = False
 
 
-def _setting(default: T, parse: Callable[[str], Any], doc: str, secret: bool = False) -> T:
-    return field(default=default, metadata={"setting": Setting(parse, doc, secret)})
+def _setting(default: T, parse: Callable[[str], Any], doc: str, *, secret: bool = False) -> T:
+    # A secret is left out of repr(), so printing or logging the settings never shows it.
+    return field(default=default, repr=not secret, metadata={"setting": Setting(parse, doc, secret)})
 
 
 @dataclass(frozen=True)
@@ -124,6 +148,17 @@ class Settings:
     token_secret: Secret | None = _setting(
         None, _token_secret, "HS256 key signing entitlement tokens, at least 32 bytes. Secret.", secret=True
     )
+    store: str = _setting("local", _choice("local", "s3"), "Object store: `local` (DATA_DIR) or `s3`.")
+    s3_bucket: str | None = _setting(None, str, "S3 bucket (required with STORE=s3).")
+    s3_endpoint_url: str | None = _setting(None, str, "S3-compatible endpoint (MinIO...); default AWS.")
+    s3_region: str | None = _setting(None, str, "S3 region; default: boto3's (AWS_DEFAULT_REGION).")
+    s3_access_key_id: str | None = _setting(None, str, "S3 access key; default: boto3's chain (AWS_*).")
+    s3_secret_access_key: str | None = _setting(
+        None, str, "S3 secret key; default: boto3's chain. Never logged.", secret=True
+    )
+    s3_multipart_threshold: int = _setting(8 << 20, _part_size, "Bytes above which uploads are multipart.")
+    s3_retry_mode: str = _setting("standard", _choice("standard", "adaptive"), "botocore retry mode.")
+    s3_max_attempts: int = _setting(5, _attempts, "Attempts per S3 request, the first included.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -10,7 +10,7 @@ from pipeline.celery_app import celery_app
 from pipeline.console import progress_printer
 from pipeline.job import run_title
 from pipeline.settings import current_settings
-from storage.local import LocalStore
+from pipeline.store import make_store
 
 
 @celery_app.task(name="vodpipe.process_title")  # type: ignore[untyped-decorator]
@@ -18,6 +18,6 @@ def process_title(title: str) -> dict[str, Any]:
     """Encode, package and publish a title that ingest has recorded; returns its status."""
     validate_title(title)
     settings = current_settings()
-    store = LocalStore(settings.data_dir)
+    store = make_store(settings)
     record = run_title(settings, store, SubprocessRunner(), title, progress_printer(title))
     return {"title": record.title, "status": record.status, "version": record.published_version}

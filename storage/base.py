@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Protocol
 from vodpipe.errors import StorageError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Generator, Iterator
     from datetime import datetime
     from pathlib import Path
 
+STREAM_CHUNK = 256 << 10  # bytes per chunk of get_stream: large enough for few syscalls, small in memory
 _SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
 
 
@@ -49,6 +50,20 @@ class ObjectStore(Protocol):
 
     def get_range(self, key: str, start: int, end: int) -> bytes:
         """Bytes ``start`` to ``end`` inclusive."""
+
+    def get_stream(self, key: str, start: int = 0, end: int | None = None) -> Generator[bytes, None, None]:
+        """Bytes ``start`` to ``end`` inclusive (``None``: to the end) in chunks of ``STREAM_CHUNK``.
+
+        The object is opened before this returns (a missing object or an unreachable store
+        raises here, not at the first chunk); ``close()`` the generator to release it early.
+        """
+
+    def read_versioned(self, key: str) -> tuple[bytes, str]:
+        """The whole object and the ETag of exactly those bytes, for :meth:`put_if`."""
+
+    def put_if(self, key: str, data: bytes, etag: str | None, content_type: str | None = None) -> ObjectInfo:
+        """Compare-and-swap: write only if the object's ETag is still ``etag`` (``None``: only if
+        there is no object). Raises ``WriteConflictError`` when another writer got there first."""
 
     def download(self, key: str, path: Path) -> None:
         """Copy the object to a local file."""

@@ -11,6 +11,8 @@ from pathlib import Path
 import imageio_ffmpeg
 import pytest
 
+from tests.s3_server import own_s3_server, s3_server  # noqa: F401 (fixtures: a real S3 server)
+
 RESOURCES = Path(__file__).parent / "resources"
 FAST_LADDER = RESOURCES / "ladder-fast.toml"
 

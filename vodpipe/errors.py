@@ -16,6 +16,7 @@ class VodpipeError(Exception):
     status: ClassVar[int] = 500
     problem_type: ClassVar[str] = "about:blank"
     title: ClassVar[str] = "Internal error"
+    retry_after: ClassVar[int | None] = None  # seconds; sent as Retry-After (RFC 9110 §10.2.3)
 
     @property
     def message(self) -> str:
@@ -61,18 +62,43 @@ class BoxParseError(PackagingError):
 
 
 class StorageError(VodpipeError, OSError):
-    """The object store failed or an object is missing."""
+    """The object store failed or an object is missing.
 
+    Over HTTP a store failure is the origin's backend failing, not the origin: 503 with
+    Retry-After, so a CDN serves stale or retries, never a 500.
+    """
+
+    status = 503
+    problem_type = "https://vodpipe.dev/problems/storage"
     title = "Storage error"
+    retry_after: ClassVar[int | None] = 5
 
 
 class ObjectNotFoundError(StorageError, KeyError):
     status = 404
+    retry_after = None
     problem_type = "https://vodpipe.dev/problems/not-found"
     title = "Not found"
 
     def __str__(self) -> str:  # KeyError would quote the message
         return self.message
+
+
+class StoreUnavailableError(StorageError, ConnectionError):
+    """The store is unreachable or answered 5xx after retries: transient, worth retrying later."""
+
+    status = 503
+    problem_type = "https://vodpipe.dev/problems/store-unavailable"
+    title = "Store unavailable"
+
+
+class WriteConflictError(StorageError):
+    """A conditional write lost: the object changed (or appeared) since it was read."""
+
+    status = 409
+    problem_type = "https://vodpipe.dev/problems/write-conflict"
+    title = "Write conflict"
+    retry_after = None
 
 
 class TitleNotFoundError(VodpipeError, LookupError):

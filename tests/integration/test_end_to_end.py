@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -268,3 +269,15 @@ def test_the_title_record_says_published(published: Published) -> None:
     assert [r["id"] for r in record["renditions"]] == ["540p", "360p", "240p", "en"]
     masters = list((published.data_dir / "masters/e2e").iterdir())
     assert [m.name for m in masters] == [f"{record['master_sha256']}.mp4"]
+
+
+def test_published_files_are_world_readable_and_private_ones_are_not(published: Published) -> None:
+    """An nginx or a CDN origin-pull running as another user reads media/; masters stay private."""
+    data = published.data_dir
+    published_paths = list((data / "media").rglob("*"))
+    assert any(p.name == "master.m3u8" for p in published_paths)
+    for path in published_paths:
+        assert stat.S_IMODE(path.stat().st_mode) == (0o755 if path.is_dir() else 0o644), path
+    for private in ("masters", "catalog"):
+        for path in [data / private, *(data / private).rglob("*")]:
+            assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path

@@ -39,3 +39,25 @@ def test_unsatisfiable_ranges_raise_with_the_size(header: str) -> None:
 def test_content_range() -> None:
     assert ByteRange(0, 99).content_range(1000) == "bytes 0-99/1000"
     assert ByteRange(0, 99).length == 100
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        pytest.param("bytes=0-9,", ByteRange(0, 9), id="empty-element-skipped"),
+        pytest.param("BYTES = 0-9", ByteRange(0, 9), id="unit-case-insensitive"),
+        pytest.param("bytes=", None, id="no-spec"),
+        pytest.param("bytes=\u0660-\u0669", None, id="non-ascii-digits-ignored"),
+        pytest.param("bytes=0-" + "9" * 5000, None, id="absurd-number-ignored"),
+        pytest.param("bytes=0000000000000000000000000-9", ByteRange(0, 9), id="leading-zeros"),
+    ],
+)
+def test_parse_range_leniently(header: str, expected: ByteRange | None) -> None:
+    assert parse_range(header, 1000) == expected
+
+
+def test_a_suffix_range_of_an_empty_object_is_served_whole() -> None:
+    """§14.1.1: satisfiable on a zero-length object, yet no Content-Range can name zero bytes."""
+    assert parse_range("bytes=-5", 0) is None
+    with pytest.raises(RangeNotSatisfiable):
+        parse_range("bytes=0-", 0)  # first-pos 0 is not below the length 0

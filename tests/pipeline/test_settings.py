@@ -43,6 +43,10 @@ def test_values_are_parsed_and_typed() -> None:
         ("VODPIPE_PORT", "70000", "must be a TCP port number"),
         ("VODPIPE_SEGMENT_SECONDS", "0.5", "between 1 and 30 seconds"),
         ("VODPIPE_MANIFEST_MAX_AGE", "-1", "must not be negative"),
+        ("VODPIPE_STORE", "ftp", "must be one of local, s3"),
+        ("VODPIPE_S3_RETRY_MODE", "legacy", "must be one of standard, adaptive"),
+        ("VODPIPE_S3_MULTIPART_THRESHOLD", "1000", "at least 5242880 bytes"),
+        ("VODPIPE_S3_MAX_ATTEMPTS", "0", "between 1 and 20"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str, message: str) -> None:
@@ -85,3 +89,10 @@ def test_a_bad_secret_names_the_variable_but_never_echoes_it(name: str, value: s
         Settings.from_env({name: value})
     assert name in caught.value.message
     assert value not in caught.value.message
+
+
+def test_secrets_never_show_in_the_settings_repr() -> None:
+    settings = Settings.from_env({"VODPIPE_S3_SECRET_ACCESS_KEY": "s3cr3t-value", "VODPIPE_S3_BUCKET": "b"})
+    assert settings.s3_secret_access_key == "s3cr3t-value"
+    assert "s3cr3t-value" not in repr(settings)
+    assert "s3_bucket='b'" in repr(settings)

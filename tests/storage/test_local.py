@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from typing import TYPE_CHECKING
 
 import pytest
@@ -77,3 +78,43 @@ def test_missing_objects(tmp_path: Path) -> None:
 def test_keys_cannot_leave_the_root(tmp_path: Path, key: str) -> None:
     with pytest.raises(StorageError, match="invalid object key"):
         LocalStore(tmp_path).put_bytes(key, b"x")
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077], ids=["umask-022", "umask-077"])
+def test_published_objects_are_world_readable_and_private_ones_are_not(tmp_path: Path, umask: int) -> None:
+    """Another user (nginx, a CDN origin-pull, a backup job) reads media/; nothing else."""
+    previous = os.umask(umask)
+    try:
+        store = LocalStore(tmp_path / "data")
+        store.put_bytes("media/t/v1/video/720p/seg-00001.m4s", b"segment")
+        source = tmp_path / "master.mp4"
+        source.write_bytes(b"master")
+        store.put_file("masters/t/abc.mp4", source)
+        store.put_bytes("keys/k1.json", b"{}")
+        store.put_bytes("catalog/titles/t.json", b"{}")
+        store.put_bytes("work/t/job.json", b"{}")
+    finally:
+        os.umask(previous)
+    root = tmp_path / "data"
+    assert _mode(root) == 0o755  # others can reach media/ through the root the store made
+    assert _mode(root / "media/t/v1/video/720p/seg-00001.m4s") == 0o644
+    for folder in ("media", "media/t", "media/t/v1", "media/t/v1/video", "media/t/v1/video/720p"):
+        assert _mode(root / folder) == 0o755, folder
+    for key in ("masters/t/abc.mp4", "keys/k1.json", "catalog/titles/t.json", "work/t/job.json"):
+        assert _mode(root / key) == 0o600, key
+    for folder in ("masters", "masters/t", "keys", "catalog", "catalog/titles", "work", "work/t"):
+        assert _mode(root / folder) == 0o700, folder
+
+
+def test_rewriting_an_object_keeps_its_mode(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    store.put_bytes("media/t/v1/master.m3u8", b"one")
+    store.put_bytes("media/t/v1/master.m3u8", b"two")
+    store.put_bytes("catalog/titles/t.json", b"one")
+    store.put_bytes("catalog/titles/t.json", b"two")
+    assert _mode(tmp_path / "media/t/v1/master.m3u8") == 0o644
+    assert _mode(tmp_path / "catalog/titles/t.json") == 0o600
