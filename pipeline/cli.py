@@ -7,18 +7,18 @@ import asyncio
 import json
 import re
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from drm.keystore import ObjectKeyStore
 from drm.license import LicenseService
-from ingest.catalog import Catalog, title_from_filename, validate_title
+from ingest.catalog import title_from_filename, validate_title
 from ingest.service import ingest_master
 from ingest.validate import MasterLimits
 from origin.app import make_app
 from origin.cache_policy import CachePolicy
 from origin.play import PlayerAssets
+from pipeline.api_commands import add_api_commands
 from pipeline.drm_commands import add_drm_commands
 from pipeline.serving import log_audit_to_stderr, run_until_signalled
 from pipeline.settings import Settings, current_settings
@@ -58,12 +58,6 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     if version:
         for kind, url in _urls(settings, name, version).items():
             print(f"{kind}: {url}")
-    return 0
-
-
-def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
-    record = Catalog(make_store(settings)).get(validate_title(args.title))
-    print(json.dumps(asdict(record), indent=2, sort_keys=True))
     return 0
 
 
@@ -183,9 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot-dir", default=".", help="where the ABR plots go (default: here)")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("status", help="print a title's record")
-    p.add_argument("title")
-    p.set_defaults(func=cmd_status)
+    add_api_commands(sub)
 
     add_drm_commands(sub)
 

@@ -14,6 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ingest.auth import ApiKeys
 from vodpipe.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -58,6 +59,13 @@ def _attempts(value: str) -> int:
     if not 1 <= attempts <= 20:
         raise ValueError("must be between 1 and 20")
     return attempts
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("must be a positive integer")
+    return number
 
 
 def _nonnegative(value: str) -> int:
@@ -159,6 +167,18 @@ class Settings:
     s3_multipart_threshold: int = _setting(8 << 20, _part_size, "Bytes above which uploads are multipart.")
     s3_retry_mode: str = _setting("standard", _choice("standard", "adaptive"), "botocore retry mode.")
     s3_max_attempts: int = _setting(5, _attempts, "Attempts per S3 request, the first included.")
+    api_port: int = _setting(8081, _port, "Port the upload and catalog API (`vodpipe api`) listens on.")
+    api_keys: ApiKeys | None = _setting(
+        None, ApiKeys.parse, "API keys of content teams: `team:key,...`, keys of 16+ characters. Secret.",
+        secret=True,
+    )
+    upload_max_size: int = _setting(1 << 40, _positive, "Largest master an upload may declare, bytes.")
+    api_key: str | None = _setting(
+        None, str, "The API key `vodpipe upload` and `vodpipe status --api` send. Secret.", secret=True
+    )
+    upload_state: Path | None = _setting(
+        None, Path, "Where `vodpipe upload` remembers unfinished uploads; default ~/.cache/vodpipe/."
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
