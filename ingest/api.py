@@ -29,6 +29,7 @@ from ingest.openapi import OPENAPI
 from ingest.uploads import BodyInterrupted, Uploads, receive, upload_title
 from ingest.views import BUSY, summary_view, title_view
 from vodpipe.errors import (
+    ConfigError,
     ConflictError,
     ForbiddenError,
     RequestError,
@@ -65,6 +66,7 @@ class ApiConfig:
 
 
 CONFIG = web.AppKey("api_config", ApiConfig)
+TEAM = web.RequestKey("team", str)  # the team whose key the request carries
 
 
 def _problem(
@@ -117,7 +119,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     # OPTIONS is public: tus capability discovery and CORS preflights carry no credentials.
     if request.path not in PUBLIC and request.method != "OPTIONS":
-        request["team"] = bearer_team(request.app[CONFIG].keys, request.headers.get("Authorization"))
+        request[TEAM] = bearer_team(request.app[CONFIG].keys, request.headers.get("Authorization"))
     return await handler(request)
 
 
@@ -182,9 +184,18 @@ async def list_titles(request: web.Request) -> web.Response:
     return web.json_response({"titles": titles, "next": following})
 
 
+def _path_title(request: web.Request) -> str:
+    title = request.match_info["title"]
+    try:
+        return validate_title(title)
+    except ConfigError:
+        raise TitleNotFoundError(
+            f"no title {title!r}: ids are lowercase letters, digits, '-' and '_'"
+        ) from None
+
+
 async def _title(request: web.Request, title: str) -> dict[str, Any]:
     config = request.app[CONFIG]
-    validate_title(title)
     record = await _blocking(Catalog(config.store).find, title)
     upload = await _blocking(config.uploads.for_title, title)
     if record is None and upload is None:
@@ -193,13 +204,13 @@ async def _title(request: web.Request, title: str) -> dict[str, Any]:
 
 
 async def get_title(request: web.Request) -> web.Response:
-    return web.json_response(await _title(request, request.match_info["title"]))
+    return web.json_response(await _title(request, _path_title(request)))
 
 
 async def delete_title(request: web.Request) -> web.Response:
     """Remove the record, the master, the work files and the published media of a title."""
     config = request.app[CONFIG]
-    title = validate_title(request.match_info["title"])
+    title = _path_title(request)
     record = await _blocking(Catalog(config.store).find, title)
     upload = await _blocking(config.uploads.for_title, title)
     if record is None and upload is None:
@@ -216,7 +227,7 @@ async def delete_title(request: web.Request) -> web.Response:
         config.store.delete(record_key(title))  # last: a failure part-way leaves a record to retry
 
     await _blocking(remove)
-    log.info("title %s deleted by team %s", title, request["team"])
+    log.info("title %s deleted by team %s", title, request[TEAM])
     return web.Response(status=204)
 
 
@@ -232,11 +243,14 @@ async def _open_upload(
 ) -> UploadInfo:
     config = request.app[CONFIG]
     length = tus.parse_length(length_header, config.max_size)
-    title, filename = upload_title(metadata)
+    try:
+        title, filename = upload_title(metadata)
+    except ConfigError as exc:  # a title id that breaks the rules is the request's fault
+        raise RequestError(exc.message) from None
     record = await _blocking(Catalog(config.store).find, title)
     if record is not None and record.status in BUSY:
         raise ConflictError(f"title {title!r} is {record.status}; upload a new master once it is done")
-    info: UploadInfo = await _blocking(config.uploads.create, length, title, filename, request["team"])
+    info: UploadInfo = await _blocking(config.uploads.create, length, title, filename, request[TEAM])
     log.info("upload %s of %s (%d bytes) opened by team %s", info.id, title, length, info.owner)
     return info
 
@@ -253,7 +267,7 @@ async def create_upload(request: web.Request) -> web.Response:
 async def _owned(request: web.Request) -> tuple[UploadInfo, str]:
     tus.check_version(request.headers)
     info, etag = await _blocking(request.app[CONFIG].uploads.get, request.match_info["upload"])
-    if info.owner != request["team"]:
+    if info.owner != request[TEAM]:
         raise ForbiddenError(f"upload {info.id} belongs to another team")
     return info, etag
 
