@@ -176,12 +176,12 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
 def add_api_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("api", help="run the upload and catalog API (tus uploads, titles, OpenAPI)")
     p.add_argument("--host")
-    p.add_argument("--port", type=int, help="default: VODPIPE_API_PORT (8081)")
+    p.add_argument("--port", type=int, help="default: VODPIPE_API_PORT (8090)")
     p.set_defaults(func=cmd_api)
 
     p = sub.add_parser("upload", help="upload a master to the API (tus; resumes after an interruption)")
     p.add_argument("file")
-    p.add_argument("--api", required=True, help="the API's base URL, e.g. http://localhost:8081")
+    p.add_argument("--api", required=True, help="the API's base URL, e.g. http://localhost:8090")
     p.add_argument("--title", help="title id (default: from the file name)")
     p.add_argument("--key", help="API key (default: VODPIPE_API_KEY; the environment keeps it out of ps)")
     p.add_argument("--chunk-size", type=int, default=8 << 20, help="bytes per PATCH (default 8 MiB)")

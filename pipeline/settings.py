@@ -167,7 +167,7 @@ class Settings:
     s3_multipart_threshold: int = _setting(8 << 20, _part_size, "Bytes above which uploads are multipart.")
     s3_retry_mode: str = _setting("standard", _choice("standard", "adaptive"), "botocore retry mode.")
     s3_max_attempts: int = _setting(5, _attempts, "Attempts per S3 request, the first included.")
-    api_port: int = _setting(8081, _port, "Port the upload and catalog API (`vodpipe api`) listens on.")
+    api_port: int = _setting(8090, _port, "Port the upload and catalog API (`vodpipe api`) listens on.")
     api_keys: ApiKeys | None = _setting(
         None, ApiKeys.parse, "API keys of content teams: `team:key,...`, keys of 16+ characters. Secret.",
         secret=True,

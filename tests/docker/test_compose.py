@@ -40,8 +40,8 @@ def test_every_long_running_service_has_a_health_check(compose: dict[str, Any], 
 def test_api_and_origin_health_checks_hit_healthz_on_their_ports(compose: dict[str, Any]) -> None:
     api = compose["services"]["api"]
     origin = compose["services"]["origin"]
-    assert "127.0.0.1:8081/healthz" in " ".join(api["healthcheck"]["test"])
-    assert api["environment"]["VODPIPE_API_PORT"] == "8081"
+    assert "127.0.0.1:8090/healthz" in " ".join(api["healthcheck"]["test"])
+    assert api["environment"]["VODPIPE_API_PORT"] == "8090"
     assert "127.0.0.1:8080/healthz" in " ".join(origin["healthcheck"]["test"])
     assert origin["environment"]["VODPIPE_PORT"] == "8080"
 
