@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from tests.conftest import MakeMaster
+    from tests.s3_server import S3Server
 
 pytestmark = pytest.mark.integration
 
@@ -133,5 +134,28 @@ def test_a_bad_master_upload_fails_with_the_reason(tmp_path: Path, cli_env: dict
         assert result.stderr.strip().splitlines()[-1].startswith("vodpipe: error: master")
         assert "Traceback" not in result.stderr
         assert fetch(f"{api}/v1/titles/junk", {"Authorization": f"Bearer {KEY}"}).status == 404
+    finally:
+        server.stop()
+
+
+def test_the_same_upload_over_a_real_s3_server(
+    tmp_path: Path, short_master: Path, cli_env: dict[str, str], s3_server: S3Server
+) -> None:
+    store = s3_server.new_store()
+    env = {**cli_env, **s3_server.env(store.bucket), "VODPIPE_API_KEYS": f"studio:{KEY}"}
+    server, api, _ = run_interrupted_upload(env, short_master, tmp_path, "s3-trailer")
+    try:
+        # The parts of the unfinished upload are in the bucket, not on the API's disk.
+        assert any(key.startswith("uploads/") for key in store.list("uploads/"))
+        done = run_cli("upload", str(short_master), "--api", api, "--chunk-size", "65536", env=env)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "s3-trailer"
+        watched = run_cli("status", "s3-trailer", "--watch", "--api", api, "--interval", "0.2", env=env)
+        assert watched.stdout.splitlines()[-1] == "status: published", watched.stderr
+        record = json.loads(store.get_bytes("catalog/titles/s3-trailer.json"))
+        assert store.get_bytes(record["master_key"]) == short_master.read_bytes()
+        version = record["published_version"]
+        assert store.exists(f"media/s3-trailer/{version}/master.m3u8")
+        assert list(store.list("uploads/")) == []
     finally:
         server.stop()
