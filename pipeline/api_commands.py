@@ -57,7 +57,13 @@ def job_queue(settings: Settings) -> Callable[[str], None]:
 async def _serve_api(settings: Settings, host: str, port: int) -> None:
     if settings.api_keys is None:
         raise ConfigError("the API needs keys: set VODPIPE_API_KEYS=team:key,... (keys of 16+ characters)")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    # The API's own lines (uploads opened and finished, deletions; never a key) go to stderr;
+    # per-request access lines are left to a proxy in front, which logs them anyway.
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
     store = make_store(settings)
     config = ApiConfig(
         store=store,

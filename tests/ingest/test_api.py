@@ -315,3 +315,4 @@ async def test_healthz_answers_without_a_key(api: Api) -> None:
     response = await api.client.get("/healthz")
     assert response.status == 200
     assert await response.json() == {"status": "ok"}
+
