@@ -208,9 +208,12 @@ class BodyInterrupted(Exception):
 
 
 async def receive(uploads: Uploads, info: UploadInfo, patch: Patch, body: AsyncIterator[bytes]) -> list[Part]:
-    """Read a PATCH body into parts and return them; the body iterator raises ``BodyInterrupted``
-    when the connection drops, and the parts received until then are kept (core protocol: the
-    server "SHOULD always attempt to store as much of the received data as possible").
+    """Read a PATCH body into parts and return them. When the body iterator raises
+    ``BodyInterrupted`` (the connection dropped) the parts received until then are kept (core
+    protocol: the server "SHOULD always attempt to store as much of the received data as
+    possible"). If instead the handler is cancelled (aiohttp does this when it sees the drop
+    first), this PATCH's parts are discarded: the client resends from the last committed offset,
+    so at most one PATCH (8 MiB from ``vodpipe upload``) is sent twice.
 
     A body that passes the upload's length is refused (413) and one whose digest is wrong is
     refused (460); either way every part written for it is deleted, so the offset stays.

@@ -315,4 +315,3 @@ async def test_healthz_answers_without_a_key(api: Api) -> None:
     response = await api.client.get("/healthz")
     assert response.status == 200
     assert await response.json() == {"status": "ok"}
-
