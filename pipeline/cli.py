@@ -9,7 +9,6 @@ import json
 import os
 import re
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -17,13 +16,14 @@ from urllib.parse import urlencode
 from drm.keystore import ObjectKeyStore
 from drm.license import LicenseService
 from drm.tokens import MAX_TTL, issue_token
-from ingest.catalog import Catalog, parse_encryption, title_from_filename, validate_title
+from ingest.catalog import parse_encryption, title_from_filename, validate_title
 from ingest.service import ingest_master
 from ingest.validate import MasterLimits
 from origin.app import make_app
 from origin.cache_policy import CachePolicy
 from origin.disk_cache import DiskCache
 from origin.play import PlayerAssets
+from pipeline.api_commands import add_api_commands
 from pipeline.drm_commands import add_drm_commands
 from pipeline.local_secrets import with_local_secrets
 from pipeline.protection import key_store
@@ -79,12 +79,6 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     if version:
         for kind, url in _urls(settings, name, version).items():
             print(f"{kind}: {url}")
-    return 0
-
-
-def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
-    record = Catalog(make_store(settings)).get(validate_title(args.title))
-    print(json.dumps(asdict(record), indent=2, sort_keys=True))
     return 0
 
 
@@ -349,9 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot-dir", default=".", help="where the ABR plots go (default: here)")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("status", help="print a title's record")
-    p.add_argument("title")
-    p.set_defaults(func=cmd_status)
+    add_api_commands(sub)
 
     add_drm_commands(sub)
 

@@ -16,6 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ingest.auth import ApiKeys
 from vodpipe.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -150,8 +151,9 @@ class Setting:
     secret: bool = False
 
 
-def _setting(default: T, parse: Callable[[str], Any], doc: str, secret: bool = False) -> T:
-    return field(default=default, metadata={"setting": Setting(parse, doc, secret)})
+def _setting(default: T, parse: Callable[[str], Any], doc: str, *, secret: bool = False) -> T:
+    # A secret is left out of repr(), so printing or logging the settings never shows it.
+    return field(default=default, repr=not secret, metadata={"setting": Setting(parse, doc, secret)})
 
 
 @dataclass(frozen=True)
@@ -214,6 +216,18 @@ class Settings:
     )
     license_url: str | None = _setting(
         None, str, "Base URL of the license server written into encrypted manifests; default PUBLIC_URL."
+    )
+    api_port: int = _setting(8090, _port, "Port the upload and catalog API (`vodpipe api`) listens on.")
+    api_keys: ApiKeys | None = _setting(
+        None, ApiKeys.parse, "API keys of content teams: `team:key,...`, keys of 16+ characters. Secret.",
+        secret=True,
+    )
+    upload_max_size: int = _setting(1 << 40, _positive, "Largest master an upload may declare, bytes.")
+    api_key: str | None = _setting(
+        None, str, "The API key `vodpipe upload` and `vodpipe status --api` send. Secret.", secret=True
+    )
+    upload_state: Path | None = _setting(
+        None, Path, "Where `vodpipe upload` remembers unfinished uploads; default ~/.cache/vodpipe/."
     )
 
     @classmethod

@@ -169,3 +169,54 @@ class CpixError(VodpipeError, ValueError):
 
     problem_type = "https://vodpipe.dev/problems/cpix"
     title = "Invalid CPIX document"
+
+
+class ConflictError(VodpipeError):
+    """The request conflicts with the resource's state (a title that is encoding cannot be deleted)."""
+
+    status = 409
+    problem_type = "https://vodpipe.dev/problems/conflict"
+    title = "Conflict"
+
+
+class UploadOffsetError(ConflictError):
+    """A tus PATCH whose ``Upload-Offset`` is not the upload's offset (tus 1.0.0 core, PATCH)."""
+
+    problem_type = "https://vodpipe.dev/problems/upload-offset"
+    title = "Upload offset mismatch"
+
+
+class ChecksumMismatchError(VodpipeError, ValueError):
+    """A tus PATCH body whose digest differs from its ``Upload-Checksum``: the chunk is discarded."""
+
+    status = 460  # tus 1.0.0, checksum extension: "460 Checksum Mismatch"
+    problem_type = "https://vodpipe.dev/problems/checksum-mismatch"
+    title = "Checksum mismatch"
+
+
+class UnsupportedMediaTypeError(RequestError):
+    status = 415
+    problem_type = "https://vodpipe.dev/problems/unsupported-media-type"
+    title = "Unsupported media type"
+
+
+class PayloadTooLargeError(RequestError):
+    status = 413
+    problem_type = "https://vodpipe.dev/problems/too-large"
+    title = "Payload too large"
+
+
+class TusVersionError(VodpipeError, ValueError):
+    """A request without ``Tus-Resumable: 1.0.0`` (tus 1.0.0 core: 412, with ``Tus-Version``)."""
+
+    status = 412
+    problem_type = "https://vodpipe.dev/problems/tus-version"
+    title = "Unsupported tus version"
+
+
+class UploadNotFoundError(VodpipeError, LookupError):
+    """No upload with this id: never created, finished, or terminated."""
+
+    status = 404
+    problem_type = "https://vodpipe.dev/problems/upload-not-found"
+    title = "Upload not found"
