@@ -8,12 +8,13 @@ import urllib.error
 import urllib.request
 import uuid
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import m3u8
 import pytest
 
 from drm.tokens import issue_token
+from player_test.browser import Playback, chromium, open_player, verdict, wait_until_playing, watch
 from player_test.check import check
 from tests.conftest import EncryptedDemo, free_port, vodpipe_env
 from tests.processes import Server, fetch, run_cli
@@ -109,3 +110,25 @@ def test_without_a_token_the_key_is_refused_and_the_check_fails(demo: EncryptedD
 def test_a_token_for_another_title_gets_no_key(demo: EncryptedDemo) -> None:
     secret = (demo.data_dir / ".secrets/token-secret").read_bytes()
     assert status_of(key_uri(demo), issue_token(secret, "another-title", 60))[0] == 403
+
+
+def hlsjs_page(demo: EncryptedDemo, token: str) -> str:
+    base = demo.player.split("?", 1)[0]
+    return f"{base}?{urlencode({'player': 'hls.js', 'format': 'hls-aes128', 'token': token})}"
+
+
+def test_hlsjs_plays_the_aes128_variant_with_the_token_and_not_with_another_titles(
+    demo: EncryptedDemo,
+) -> None:
+    secret = (demo.data_dir / ".secrets/token-secret").read_bytes()
+    with chromium() as browser:
+        page = open_player(browser, hlsjs_page(demo, demo.token))
+        assert page.evaluate("window.vodpipe.url").endswith("/master-aes128.m3u8")
+        playback = watch(page, 2, Playback([wait_until_playing(page)]))
+        assert verdict(playback, min_advance=1.5) == []
+        assert playback.last["decoded"] >= 30
+        # The test of the test: a token for another title gets no key, so nothing decodes.
+        refused = open_player(browser, hlsjs_page(demo, issue_token(secret, "another-title", 60)))
+        state = wait_until_playing(refused)
+        assert any(re.search(r"hls\.js: .*key", e, re.IGNORECASE) for e in state["errors"]), state["errors"]
+        assert state["decoded"] == 0
