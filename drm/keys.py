@@ -15,7 +15,9 @@ from typing import Literal
 
 from vodpipe.errors import ConfigError
 
-TrackClass = Literal["all", "audio", "sd", "hd", "uhd"]
+# "aes128": the key of a title's HLS METHOD=AES-128 variant set (packager/aes128.py), never used
+# for cenc/cbcs samples, so it is a class of its own.
+TrackClass = Literal["all", "audio", "sd", "hd", "uhd", "aes128"]
 KeyPolicy = Literal["single", "per-class"]
 KEY_POLICIES: tuple[KeyPolicy, ...] = ("single", "per-class")
 RandomBytes = Callable[[int], bytes]

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 PREFIX = "keys/"
 FORMAT = "vodpipe-key-v1"
-_CLASSES: tuple[TrackClass, ...] = ("all", "audio", "sd", "hd", "uhd")
+_CLASSES: tuple[TrackClass, ...] = ("all", "audio", "sd", "hd", "uhd", "aes128")
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,10 @@ if TYPE_CHECKING:
 STATIC = Path(__file__).parent / "static"
 _TITLE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 PLAYERS = {"shaka": "shaka-player.ui.js", "hls.js": "hls.min.js", "dash.js": "dash.all.min.js"}
-FORMATS = {"hls": "master.m3u8", "dash": "manifest.mpd"}
+FORMATS = {"hls": "master.m3u8", "dash": "manifest.mpd", "hls-aes128": "master-aes128.m3u8"}
 CHOICES = [("shaka", "hls"), ("shaka", "dash"), ("hls.js", "hls"), ("dash.js", "dash")]
+# Not linked from every page: only titles published with VODPIPE_HLS_AES128=1 have this playlist.
+UNLISTED = [("hls.js", "hls-aes128")]
 ASSETS = {  # name -> path under the players folder (or STATIC for play.js)
     "hls.min.js": "node_modules/hls.js/dist/hls.min.js",
     "dash.all.min.js": "node_modules/dashjs/dist/modern/umd/dash.all.min.js",
@@ -94,7 +96,7 @@ async def play_page(request: web.Request) -> web.Response:
     if player not in PLAYERS:
         raise web.HTTPBadRequest(text=f"player must be one of {', '.join(PLAYERS)}")
     fmt = request.query.get("format", "dash" if player == "dash.js" else "hls")
-    if fmt not in FORMATS or (player, fmt) not in CHOICES:
+    if fmt not in FORMATS or (player, fmt) not in CHOICES + UNLISTED:
         raise web.HTTPBadRequest(text=f"{player} does not play format {fmt!r} here")
     buffer = request.query.get("buffer")
     if buffer is not None and not (buffer.isdigit() and 2 <= int(buffer) <= 120):

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from drm.license import aes128_key_uri
 from encoder.chunks import Chunk, ChunkPolicy, Strategy, choose_strategy
 from encoder.encode import (
     EncodedRendition,
@@ -36,9 +37,10 @@ from encoder.join import join_chunks
 from encoder.ladder import Ladder, PlannedRung, SourceGeometry, load_ladder
 from ingest.catalog import Catalog, TitleRecord
 from ingest.probe import MasterInfo
+from packager import aes128
 from packager.package import EncodedTrack, package
 from packager.publish import publish
-from pipeline.protection import title_encryption, track_classes, version_shape
+from pipeline.protection import title_aes128, title_encryption, track_classes, version_shape
 from pipeline.workspace import all_stored, chunk_key, clear, packaged_prefix, rendition_key, work_prefix
 from vodpipe.errors import InvalidMasterError, TransientError, VodpipeError
 
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
     from fractions import Fraction
 
+    from drm.keys import ContentKey
     from encoder.ffmpeg_args import EncodeJob
     from encoder.runner import FFmpegRunner, ProgressCallback
     from pipeline.settings import Settings
@@ -299,6 +302,18 @@ def assemble(ctx: JobContext, title: str, version: str, chunk_count: int) -> Non
     report(ctx, title, "assemble", 100.0)
 
 
+def _package_aes128(
+    ctx: JobContext, tracks: list[EncodedTrack], scratch: Path, out: Path, key: ContentKey
+) -> None:
+    """The HLS AES-128 variant set: the clear CMAF segments (packaged again, without sample
+    encryption; the cuts are the same) encrypted whole into ``out``."""
+    clear_dir = scratch / "clear"
+    settings = ctx.settings
+    presentation = package(tracks, clear_dir, settings.segment_seconds, settings.start_bitrate)
+    uri = aes128_key_uri(settings.license_base_url(), key.kid)
+    aes128.write_variant(presentation, clear_dir, out, key, uri, settings.start_bitrate)
+
+
 def package_title(ctx: JobContext, title: str, version: str) -> None:
     """Cut the renditions into CMAF segments and write the manifests, under ``work/.../packaged``."""
     done_key = f"{work_prefix(title, version)}/{PRESENTATION}"
@@ -317,9 +332,12 @@ def package_title(ctx: JobContext, title: str, version: str) -> None:
         classes = track_classes((r.height for r in job.rungs), bool(job.audio))
         # Keys are stored (wrapped) before anything is packaged with them.
         encryption = title_encryption(ctx.settings, ctx.store, title, record.encryption, classes)
+        variant_key = title_aes128(ctx.settings, ctx.store, title, record.encryption)
         presentation = package(
             tracks, out, ctx.settings.segment_seconds, ctx.settings.start_bitrate, encryption
         )
+        if variant_key is not None:
+            _package_aes128(ctx, tracks, scratch, out, variant_key)
         prefix = packaged_prefix(title, version)
         for path in sorted(p for p in out.rglob("*") if p.is_file()):
             ctx.store.put_file(f"{prefix}/{path.relative_to(out).as_posix()}", path)

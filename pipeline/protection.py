@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
-from drm.keys import ContentKey, TrackClass, keys_for, parse_policy, track_class
+from drm.keys import ContentKey, TrackClass, keys_for, new_content_key, parse_policy, track_class
 from drm.keystore import ObjectKeyStore
 from drm.license import aes128_key_uri, clearkey_url
 from packager.protect import Encryption
@@ -50,6 +50,26 @@ def title_keys(
     return chosen
 
 
+def aes128_key(keys: KeyStore, title: str) -> ContentKey:
+    """The key of the title's HLS AES-128 variant set: the stored one, or a new one stored now.
+    A key of its own, never one of the cenc/cbcs keys (one key, one AES mode)."""
+    for stored in keys.keys_for_title(title):
+        if stored.key.track_class == "aes128":
+            return stored.key
+    key = new_content_key("aes128")
+    keys.put(title, key)
+    return key
+
+
+def title_aes128(
+    settings: Settings, store: ObjectStore, title: str, mode: EncryptionMode
+) -> ContentKey | None:
+    """The AES-128 variant's key when the title is encrypted and ``VODPIPE_HLS_AES128`` is on."""
+    if mode == "none" or not settings.hls_aes128:
+        return None
+    return aes128_key(key_store(settings, store), title)
+
+
 def key_store(settings: Settings, store: ObjectStore) -> ObjectKeyStore:
     kek = settings.key_encryption_key
     if kek is None:
@@ -85,4 +105,5 @@ def version_shape(settings: Settings, mode: EncryptionMode) -> dict[str, str]:
     so clear titles keep the version ids they had)."""
     if mode == "none":
         return {}
-    return {"encryption": mode, "key_policy": settings.key_policy, "license": settings.license_base_url()}
+    shape = {"encryption": mode, "key_policy": settings.key_policy, "license": settings.license_base_url()}
+    return shape | {"hls_aes128": "1"} if settings.hls_aes128 else shape

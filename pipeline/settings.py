@@ -54,6 +54,12 @@ def _positive(value: str) -> int:
     return number
 
 
+def _flag(value: str) -> bool:
+    if value not in ("0", "1"):
+        raise ValueError("use 1 (on) or 0 (off)")
+    return value == "1"
+
+
 def _choice(*allowed: str) -> Callable[[str], str]:
     def parse(value: str) -> str:
         if value not in allowed:
@@ -213,6 +219,9 @@ class Settings:
     )
     key_policy: str = _setting(
         "single", _choice("single", "per-class"), "Keys of an encrypted title: one, or one per track class."
+    )
+    hls_aes128: bool = _setting(
+        False, _flag, "1: encrypted titles also get HLS METHOD=AES-128 variants (master-aes128.m3u8)."
     )
     license_url: str | None = _setting(
         None, str, "Base URL of the license server written into encrypted manifests; default PUBLIC_URL."

@@ -6,7 +6,9 @@ else the segment's Media Sequence Number as a 128-bit big-endian integer.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from urllib.parse import urljoin
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -28,6 +30,27 @@ def segment_iv(iv_attribute: str | None, media_sequence: int) -> bytes:
             raise MediaError(f"EXT-X-KEY IV {iv_attribute!r} is not 128 bits")
         return bytes.fromhex(digits)
     return media_sequence.to_bytes(16, "big")
+
+
+_ATTRIBUTE = re.compile(r'([A-Z0-9-]+)=("[^"]*"|[^,]*)')
+
+
+def map_key(playlist: str, url: str) -> SegmentKey | None:
+    """The AES-128 key of the first EXT-X-MAP: the EXT-X-KEY in force where the tag stands
+    (RFC 8216 §4.3.2.4); its IV attribute is required there (§4.3.2.5), no sequence default."""
+    key: dict[str, str] = {}
+    for line in playlist.splitlines():
+        if line.startswith("#EXT-X-KEY:"):
+            key = {name: value.strip('"') for name, value in _ATTRIBUTE.findall(line[len("#EXT-X-KEY:") :])}
+        elif line.startswith("#EXT-X-MAP:"):
+            break
+    else:
+        return None
+    if key.get("METHOD") != "AES-128" or "URI" not in key:
+        return None
+    if "IV" not in key:
+        raise MediaError("EXT-X-MAP under METHOD=AES-128 without the IV attribute §4.3.2.5 requires")
+    return SegmentKey(urljoin(url, key["URI"]), segment_iv(key["IV"], 0))
 
 
 def decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:

@@ -10,7 +10,7 @@ from urllib.parse import urljoin
 
 import m3u8
 
-from player_test.aes import SegmentKey, segment_iv
+from player_test.aes import SegmentKey, map_key, segment_iv
 from player_test.bitrate import TOLERANCE, average_bitrate, peak_bitrate, verdict
 from player_test.fetch import MediaRef
 from player_test.media import MediaError
@@ -54,25 +54,32 @@ class Rendition:
     target: Fraction
 
 
-def _load(fetcher: Fetcher, report: Report, url: str) -> m3u8.M3U8 | None:
+def _load_text(fetcher: Fetcher, report: Report, url: str) -> tuple[m3u8.M3U8, str] | None:
     body = fetch_ok(fetcher, report, url)
     if body is None:
         return None
     try:
-        playlist = m3u8.loads(body.decode("utf-8"), uri=url)
+        text = body.decode("utf-8")
+        playlist = m3u8.loads(text, uri=url)
     except Exception as exc:  # m3u8 raises bare exceptions on malformed input
         report.add("syntax", url, False, f"does not parse: {exc}")
         return None
     report.add("syntax", url, body.startswith(b"#EXTM3U"), "does not start with #EXTM3U")
-    return playlist
+    return playlist, text
+
+
+def _load(fetcher: Fetcher, report: Report, url: str) -> m3u8.M3U8 | None:
+    loaded = _load_text(fetcher, report, url)
+    return loaded[0] if loaded else None
 
 
 def media_track(
     fetcher: Fetcher, report: Report, url: str, track_id: str, kind: str
 ) -> tuple[Track, Fraction] | None:
-    playlist = _load(fetcher, report, url)
-    if playlist is None:
+    loaded = _load_text(fetcher, report, url)
+    if loaded is None:
         return None
+    playlist, text = loaded
     if not playlist.segments:
         report.add("syntax", url, False, "media playlist has no segments")
         return None
@@ -118,10 +125,14 @@ def media_track(
             else None
             for i, s in enumerate(playlist.segments)
         ]
+        init_key = map_key(text, url) if init else None
     except MediaError as exc:
         report.add("encryption", url, False, str(exc))
         return None
-    track = Track(track_id, kind, url, init_ref, segments, durations, signalling=signalling, keys=keys)
+    track = Track(
+        track_id, kind, url, init_ref, segments, durations,
+        signalling=signalling, keys=keys, init_key=init_key,
+    )
     return track, Fraction(target)
 
 

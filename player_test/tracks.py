@@ -52,6 +52,7 @@ class Track:
     signalling: Signalling = Signalling()
     presentation_time_offset: int = 0  # DASH @presentationTimeOffset, in track timescale ticks
     keys: list[SegmentKey | None] = field(default_factory=list)  # HLS METHOD=AES-128, per segment
+    init_key: SegmentKey | None = None  # HLS METHOD=AES-128 over the EXT-X-MAP
 
     @property
     def init_url(self) -> str:
@@ -201,26 +202,31 @@ def check_encryption(report: Report, track: Track, init: InitInfo) -> None:
         )
 
 
+def _fetch_clear(fetcher: Fetcher, report: Report, ref: MediaRef, key: SegmentKey | None) -> bytes | None:
+    """One file as fetched and, under METHOD=AES-128, decrypted with its key."""
+    body = fetch_ok(fetcher, report, ref)
+    if body is None or key is None:
+        return body
+    secret = fetch_ok(fetcher, report, key.uri)
+    if secret is None:
+        return None
+    try:
+        body = decrypt(secret, key.iv, body)
+    except MediaError as exc:
+        report.add("encryption", str(ref), False, f"AES-128 with the key at {key.uri}: {exc}")
+        return None
+    report.add("encryption", str(ref), True)
+    return body
+
+
 def _segment_bodies(fetcher: Fetcher, report: Report, track: Track) -> list[tuple[MediaRef, bytes]]:
     """Every segment as fetched and, under METHOD=AES-128, decrypted with its key."""
     fetcher.prefetch(track.segments)
     found: list[tuple[MediaRef, bytes]] = []
     for i, ref in enumerate(track.segments):
-        body = fetch_ok(fetcher, report, ref)
-        if body is None:
-            continue
-        key = track.keys[i] if i < len(track.keys) else None
-        if key is not None:
-            secret = fetch_ok(fetcher, report, key.uri)
-            if secret is None:
-                continue
-            try:
-                body = decrypt(secret, key.iv, body)
-            except MediaError as exc:
-                report.add("encryption", str(ref), False, f"AES-128 with the key at {key.uri}: {exc}")
-                continue
-            report.add("encryption", str(ref), True)
-        found.append((ref, body))
+        body = _fetch_clear(fetcher, report, ref, track.keys[i] if i < len(track.keys) else None)
+        if body is not None:
+            found.append((ref, body))
     return found
 
 
@@ -232,7 +238,7 @@ def measure(fetcher: Fetcher, report: Report, track: Track, each_duration: bool 
     """
     if track.init is None:
         return measure_ts(fetcher, report, track)
-    init_bytes = fetch_ok(fetcher, report, track.init)
+    init_bytes = _fetch_clear(fetcher, report, track.init, track.init_key)
     if init_bytes is None:
         return None
     try:

@@ -81,7 +81,16 @@
           if (bearer) xhr.setRequestHeader("Authorization", bearer.Authorization);
         },
       } : {};
-      const hls = new Hls({ capLevelToPlayerSize: false, ...buffer, ...drm });
+      // METHOD=AES-128 key URIs (master-aes128.m3u8) need the token too: hls.js fetches them
+      // with its XHR loader, which sends no Authorization header unless xhrSetup adds it.
+      const keys = bearer ? {
+        xhrSetup: (xhr, url) => {
+          if (!url.includes("/license/aes128/")) return;
+          xhr.open("GET", url, true);
+          xhr.setRequestHeader("Authorization", bearer.Authorization);
+        },
+      } : {};
+      const hls = new Hls({ capLevelToPlayerSize: false, ...buffer, ...drm, ...keys });
       hls.on(Hls.Events.ERROR, (_, data) => { if (data.fatal) fail(`hls.js: ${data.type} ${data.details}`); });
       hls.on(Hls.Events.MANIFEST_PARSED, (_, data) => setLadder(data.levels.map((l) => ({ height: l.height, width: l.width, bitrate: l.bitrate }))));
       hls.on(Hls.Events.LEVEL_SWITCHED, (_, data) => { const l = hls.levels[data.level]; setActive({ height: l.height, bitrate: l.bitrate }); });

@@ -113,3 +113,12 @@ async def test_missing_player_assets_say_how_to_install_them(
     assert response.status == 503
     body = await response.json(content_type="application/problem+json")
     assert "npm ci --prefix player_test" in body["detail"]
+
+
+async def test_hlsjs_can_open_the_aes128_variant_which_no_page_links_to(client: TestClient[Any, Any]) -> None:
+    response = await client.get("/play/film?player=hls.js&format=hls-aes128")
+    assert response.status == 200
+    text = await response.text()
+    assert page_config(text)["url"] == "/media/film/v2new/master-aes128.m3u8"
+    assert "hls-aes128" not in text.split('<script id="config"')[0]
+    assert (await client.get("/play/film?player=shaka&format=hls-aes128")).status == 400

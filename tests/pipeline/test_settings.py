@@ -52,11 +52,18 @@ def test_values_are_parsed_and_typed() -> None:
         ("VODPIPE_S3_MAX_ATTEMPTS", "0", "between 1 and 20"),
         ("VODPIPE_START_BITRATE", "2M", "VODPIPE_START_BITRATE='2M' is invalid"),
         ("VODPIPE_START_BITRATE", "0", "from 1000 to 1000000000"),
+        ("VODPIPE_HLS_AES128", "yes", "use 1 \\(on\\) or 0 \\(off\\)"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.from_env({name: value})
+
+
+def test_the_hls_aes128_flag_is_off_unless_set_to_1() -> None:
+    assert Settings().hls_aes128 is False
+    assert Settings.from_env({"VODPIPE_HLS_AES128": "1"}).hls_aes128 is True
+    assert Settings.from_env({"VODPIPE_HLS_AES128": "0"}).hls_aes128 is False
 
 
 def test_ffmpeg_defaults_to_the_wheel_binary() -> None:

@@ -11,7 +11,7 @@ import pytest
 from drm.keystore import ObjectKeyStore
 from encoder.ladder import load_ladder
 from pipeline.job import version_id
-from pipeline.protection import title_encryption, title_keys, track_classes, version_shape
+from pipeline.protection import title_aes128, title_encryption, title_keys, track_classes, version_shape
 from pipeline.settings import Secret, Settings
 from storage.local import LocalStore
 from tests.conftest import FAST_LADDER
@@ -87,3 +87,33 @@ def test_the_version_id_changes_with_the_encryption_and_not_for_clear_titles() -
     other_server = dataclasses.replace(settings, license_url="https://drm.example")
     assert version("cbcs", other_server) != version("cbcs")
     assert version("none", other_server) == version("none")
+    with_aes128 = dataclasses.replace(settings, hls_aes128=True)
+    assert version("cbcs", with_aes128) != version("cbcs")
+    assert version("none", with_aes128) == version("none")
+
+
+def test_the_aes128_variant_has_its_own_key_kept_across_versions(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    settings = Settings(key_encryption_key=Secret(KEK), hls_aes128=True)
+    encryption = title_encryption(settings, store, "film", "cbcs", {"sd", "audio"})
+    key = title_aes128(settings, store, "film", "cbcs")
+    assert encryption is not None
+    assert key is not None
+    assert key.track_class == "aes128"
+    assert key.kid not in encryption.kids
+    assert key.key not in {k.key for k in encryption.keys.values()}
+    assert title_aes128(settings, store, "film", "cbcs") == key
+    # title_keys still picks the cenc/cbcs key, never the AES-128 one.
+    again = title_encryption(settings, store, "film", "cbcs", {"sd"})
+    assert again is not None
+    assert again.kids == encryption.kids
+    stored = ObjectKeyStore(store, KEK).keys_for_title("film")
+    assert sorted(s.key.track_class for s in stored) == ["aes128", "all"]
+
+
+def test_no_aes128_key_when_clear_or_off(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    on = Settings(key_encryption_key=Secret(KEK), hls_aes128=True)
+    assert title_aes128(on, store, "film", "none") is None
+    assert title_aes128(Settings(key_encryption_key=Secret(KEK)), store, "film", "cbcs") is None
+    assert ObjectKeyStore(store, KEK).keys_for_title("film") == []
