@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
 _END = "\0end"
@@ -101,6 +102,16 @@ def start_redis(folder: Path) -> tuple[LoggedProcess, str]:
     server = LoggedProcess(args, folder / "redis.log")
     server.wait_for("Ready to accept connections")
     return server, f"redis://127.0.0.1:{port}/0"
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One redis-server per test module; each test takes a database of its own."""
+    server, url = start_redis(tmp_path_factory.mktemp("redis"))
+    try:
+        yield url
+    finally:
+        server.stop()
 
 
 def start_worker(name: str, env: dict[str, str], folder: Path) -> LoggedProcess:
