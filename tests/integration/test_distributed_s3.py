@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from tests.integration.test_distributed import FRAMES, audio_samples, chunk_task
 from tests.integration.test_end_to_end import load_rendition
 from tests.integration.test_upload_api import KEY, run_interrupted_upload
 from tests.processes import Server, fetch, run_cli
-from tests.services import LoggedProcess, start_worker
+from tests.services import LoggedProcess, TcpProxy, start_worker
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -41,6 +42,7 @@ class Topology:
     store: S3Store
     workers: dict[str, LoggedProcess]
     origin: str  # http://127.0.0.1:PORT of `vodpipe serve` over the bucket
+    s3_endpoint: TcpProxy  # every process reaches S3 through it: stop() is a storage outage
     servers: list[Server] = field(default_factory=list)  # the API, started by the test
 
 
@@ -50,10 +52,14 @@ def topology(
 ) -> Iterator[Topology]:
     """The workers (one task, one FFmpeg thread each) and the origin over a bucket of their own."""
     store = s3_server.new_store()
+    endpoint = TcpProxy(s3_server.port)
+    endpoint.start()
     env = (
         vodpipe_env(tmp_path)
         | s3_server.env(store.bucket)
         | {
+            "VODPIPE_S3_ENDPOINT_URL": f"http://127.0.0.1:{endpoint.port}",
+            "VODPIPE_S3_MAX_ATTEMPTS": "2",  # an outage reaches the tasks' own retries quickly
             "VODPIPE_BROKER_URL": f"{redis_url.rsplit('/', 1)[0]}/{next(_databases)}",
             "VODPIPE_ENCODE_WORKERS": "2",
             "VODPIPE_CHUNK_SECONDS": "4",  # three chunks of the 12 s master
@@ -74,27 +80,31 @@ def topology(
         assert line.startswith(f"serving s3://{store.bucket}/media at "), line
         origin = line.split(" at ")[1].removesuffix("/media/")
         env["VODPIPE_PUBLIC_URL"] = origin  # the API's playback URLs point at this origin
-        top = Topology(env, store, workers, origin, servers)
+        top = Topology(env, store, workers, origin, endpoint, servers)
         yield top
     finally:
-        for server in servers + (top.servers if top else []):
+        everything = servers + (top.servers if top else [])
+        for server in everything:
             if server.proc.poll() is None:
                 server.stop()
         for worker in workers.values():
             worker.stop()
+        endpoint.stop()
         report = getattr(request.node, "report_call", None)
         if report is not None and report.failed:
             for worker in workers.values():
                 print(f"--- {worker.log} (kept) ---\n{worker.log.read_text()[-4000:]}")
-            for server in servers + (top.servers if top else []):
-                print(f"--- {' '.join(server.proc.args[3:])} ---\n" + "\n".join(server.lines[-40:]))
+            for server in everything:
+                output = "\n".join(server.lines[-20:]) + "\n" + server.stderr[-4000:]
+                print(f"--- vodpipe {' '.join(map(str, server.proc.args[3:]))} ---\n{output}")
+            print(f"--- S3 server log: {s3_server.log}")
 
 
 def upload_with_a_resume(top: Topology, master: Path, tmp_path: Path, title: str) -> str:
     """Upload through tus: part-way, the API restarted, the client stopped, then resumed."""
     api_server, api, _ = run_interrupted_upload(top.env, master, tmp_path, title)
     top.servers.append(api_server)
-    done = run_cli("upload", str(master), "--api", api, "--chunk-size", "65536", env=top.env)
+    done = run_cli("upload", str(master), "--api", api, "--chunk-size", str(1 << 20), env=top.env)
     assert done.returncode == 0, done.stderr
     assert "resuming " in done.stderr
     assert done.stdout.strip() == title
@@ -176,3 +186,30 @@ def test_a_worker_killed_mid_encode_still_publishes_every_frame(
     # Redis gave the unacknowledged chunk to the other worker, which encoded it again
     assert killed in chunk_tasks(survivor.log.read_text())
     assert_served_whole(topology, view, "survivor")
+
+
+def wait_for_logs(top: Topology, pattern: str, timeout: float = 120) -> str:
+    """The first group of ``pattern`` in any worker's log, polled briefly until ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for worker in top.workers.values():
+            if match := re.search(pattern, worker.log.read_text()):
+                return match.group(1)
+        time.sleep(0.2)
+    raise AssertionError(f"no worker logged {pattern!r} in {timeout} s")
+
+
+def test_a_storage_outage_mid_job_is_retried_and_the_title_publishes(
+    topology: Topology, master: Path, tmp_path: Path
+) -> None:
+    api = upload_with_a_resume(topology, master, tmp_path, "weathered")
+    topology.workers["w1"].wait_for(r"Task vodpipe\.encode_chunk\[[0-9a-f-]+\] received")
+    topology.s3_endpoint.stop()  # S3 refuses every connection until a task has been retried
+    try:
+        retried = wait_for_logs(topology, r"Task (vodpipe\.\w+\[[0-9a-f-]+\]) retry: .*S3 store unreachable")
+    finally:
+        topology.s3_endpoint.start()
+    view = wait_published(topology, api, "weathered")
+    logs = "".join(w.log.read_text() for w in topology.workers.values())
+    assert f"Task {retried} succeeded" in logs  # the task the outage failed ran again, and did its part
+    assert_served_whole(topology, view, "weathered")
