@@ -10,7 +10,7 @@ import itertools
 import json
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import m3u8
@@ -43,7 +43,7 @@ class Topology:
     workers: dict[str, LoggedProcess]
     origin: str  # http://127.0.0.1:PORT of `vodpipe serve` over the bucket
     s3_endpoint: TcpProxy  # every process reaches S3 through it: stop() is a storage outage
-    servers: list[Server] = field(default_factory=list)  # the API, started by the test
+    servers: list[Server]  # the origin, then the API (each test starts its own)
 
 
 @pytest.fixture
@@ -70,7 +70,6 @@ def topology(
     )
     workers: dict[str, LoggedProcess] = {}
     servers: list[Server] = []
-    top = None
     try:
         for name in ("w1", "w2"):
             workers[name] = start_worker(name, env, tmp_path)
@@ -80,13 +79,10 @@ def topology(
         assert line.startswith(f"serving s3://{store.bucket}/media at "), line
         origin = line.split(" at ")[1].removesuffix("/media/")
         env["VODPIPE_PUBLIC_URL"] = origin  # the API's playback URLs point at this origin
-        top = Topology(env, store, workers, origin, endpoint, servers)
-        yield top
+        yield Topology(env, store, workers, origin, endpoint, servers)
     finally:
-        everything = servers + (top.servers if top else [])
-        for server in everything:
-            if server.proc.poll() is None:
-                server.stop()
+        for server in servers:  # the origin, and the API once the test has started it
+            server.stop()  # a process that already died is only drained (its stderr kept)
         for worker in workers.values():
             worker.stop()
         endpoint.stop()
@@ -94,7 +90,7 @@ def topology(
         if report is not None and report.failed:
             for worker in workers.values():
                 print(f"--- {worker.log} (kept) ---\n{worker.log.read_text()[-4000:]}")
-            for server in everything:
+            for server in servers:
                 output = "\n".join(server.lines[-20:]) + "\n" + server.stderr[-4000:]
                 print(f"--- vodpipe {' '.join(map(str, server.proc.args[3:]))} ---\n{output}")
             print(f"--- S3 server log: {s3_server.log}")
