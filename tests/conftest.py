@@ -12,6 +12,7 @@ import imageio_ffmpeg
 import pytest
 
 from tests.s3_server import own_s3_server, s3_server  # noqa: F401 (fixtures: a real S3 server)
+from tests.services import redis_url  # noqa: F401 (fixture: a real redis-server)
 
 RESOURCES = Path(__file__).parent / "resources"
 FAST_LADDER = RESOURCES / "ladder-fast.toml"

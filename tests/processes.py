@@ -54,6 +54,7 @@ class Server:
             stderr=subprocess.PIPE,
         )
         self.lines: list[str] = []
+        self.stderr = ""  # what it wrote to stderr, kept by stop() for a failing test to show
 
     def wait_for(self, prefix: str) -> str:
         """Read stdout until a line starts with ``prefix`` (a handshake, not a sleep)."""
@@ -67,7 +68,7 @@ class Server:
 
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)
-        self.proc.communicate(timeout=30)  # drains and closes the pipes
+        _, self.stderr = self.proc.communicate(timeout=30)  # drains and closes the pipes
         return self.proc.returncode
 
 

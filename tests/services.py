@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
 _END = "\0end"
@@ -103,8 +104,79 @@ def start_redis(folder: Path) -> tuple[LoggedProcess, str]:
     return server, f"redis://127.0.0.1:{port}/0"
 
 
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One redis-server per test module; each test takes a database of its own."""
+    server, url = start_redis(tmp_path_factory.mktemp("redis"))
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
 def start_worker(name: str, env: dict[str, str], folder: Path) -> LoggedProcess:
     args = [sys.executable, "-m", "pipeline.cli", "worker", "--name", f"{name}@%h", "--concurrency", "1"]
     worker = LoggedProcess(args, folder / f"{name}.log", env)
     worker.wait_for(rf"{name}@\S+ ready\.")
     return worker
+
+
+class TcpProxy:
+    """A TCP forwarder to a local port that can go down and come back on the same port.
+
+    Between ``stop()`` and ``start()`` every connection is refused and the open ones are cut,
+    as when a store's endpoint is down, while the server behind it (and its data) stays up.
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self._listener: socket.socket | None = None
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        listener = socket.create_server(("127.0.0.1", self.port))  # SO_REUSEADDR: the same port again
+        listener.settimeout(0.1)  # the accept loop notices stop() within this
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def stop(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+        with self._lock:
+            for sock in self._open:  # the pumps wake from recv() and close them
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def _accept(self, listener: socket.socket) -> None:
+        while self._listener is listener:
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open |= {client, upstream}
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        for sock in (src, dst):  # either side ending ends the connection both ways
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        with self._lock:
+            for sock in (src, dst):
+                if sock in self._open:
+                    self._open.discard(sock)
+                    sock.close()

@@ -21,7 +21,7 @@ from player_test.media import decode
 from storage.local import LocalStore
 from tests.conftest import vodpipe_env
 from tests.processes import run_cli
-from tests.services import LoggedProcess, start_redis, start_worker
+from tests.services import LoggedProcess, start_worker
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -34,15 +34,6 @@ pytestmark = pytest.mark.integration
 
 FRAMES = 360  # the 12 s master at 30 fps
 _databases = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server, url = start_redis(tmp_path_factory.mktemp("redis"))
-    try:
-        yield url
-    finally:
-        server.stop()
 
 
 @dataclass
