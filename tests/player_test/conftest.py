@@ -7,12 +7,14 @@ starts from these renditions so that only the packaging differs.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import threading
 from dataclasses import dataclass
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -21,16 +23,47 @@ from encoder.encode import plan_job, run_job
 from encoder.ladder import load_ladder
 from ingest.probe import probe
 from pipeline.job import source_media
-from tests.conftest import FAST_LADDER, vodpipe_env
+from player_test.browser import CHROMIUM, chromium, open_player
+from tests.conftest import ARTIFACTS, FAST_LADDER, vodpipe_env
 from tests.processes import Server
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-    from pathlib import Path
+    from collections.abc import Callable, Iterator
+
+    from playwright.sync_api import Browser, Page
 
     from tests.conftest import MakeMaster
 
 CORPUS_SECONDS = 8
+
+
+# Headless Debian Chromium for the browser tests, one per test module, and the pages it opens.
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (.ci/run does)")
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def open_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[[str], Page]]:
+    """Open player pages; on a failed test, save a screenshot of each to test-artifacts/."""
+    pages: list[Page] = []
+
+    def opener(url: str) -> Page:
+        page = open_player(browser, url)
+        pages.append(page)
+        return page
+
+    yield opener
+    report = getattr(request.node, "report_call", None)
+    for i, page in enumerate(pages):
+        if report is not None and report.failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            name = re.sub(r"[^\w.-]+", "_", request.node.name)
+            page.screenshot(path=str(ARTIFACTS / f"{name}-{i}.png"))
+        page.close()
 
 
 @dataclass(frozen=True)

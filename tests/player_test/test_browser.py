@@ -2,61 +2,29 @@
 
 from __future__ import annotations
 
-import re
 import shutil
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from player_test.browser import (
-    CHROMIUM,
     Playback,
-    chromium,
-    open_player,
     throttle,
     verdict,
     wait_until_playing,
     watch,
 )
-from tests.conftest import ARTIFACTS, DemoTitle
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Page
+
+    from tests.conftest import DemoTitle
 
 pytestmark = pytest.mark.integration
 COMBOS = [("hls.js", "hls"), ("shaka", "hls"), ("dash.js", "dash"), ("shaka", "dash")]
 THROTTLED_KBPS = 700  # between the 240p and 360p variants of the demo title
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (.ci/run does)")
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def open_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[[str], Page]]:
-    """Open player pages; on a failed test, save a screenshot of each to test-artifacts/."""
-    pages: list[Page] = []
-
-    def opener(url: str) -> Page:
-        page = open_player(browser, url)
-        pages.append(page)
-        return page
-
-    yield opener
-    report = getattr(request.node, "report_call", None)
-    for i, page in enumerate(pages):
-        if report is not None and report.failed:
-            ARTIFACTS.mkdir(exist_ok=True)
-            name = re.sub(r"[^\w.-]+", "_", request.node.name)
-            page.screenshot(path=str(ARTIFACTS / f"{name}-{i}.png"))
-        page.close()
 
 
 @pytest.mark.parametrize(("player", "fmt"), COMBOS, ids=[f"{p}-{f}" for p, f in COMBOS])

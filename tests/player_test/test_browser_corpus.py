@@ -6,15 +6,13 @@ mux.js, which the page does not load). Short on purpose: a few seconds of playba
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from player_test.browser import CHROMIUM, Playback, chromium, open_player, verdict, wait_until_playing, watch
+from player_test.browser import Playback, open_player, verdict, wait_until_playing, watch
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
 
     from playwright.sync_api import Browser
 
@@ -28,14 +26,6 @@ CASES = [
     ("mpegts", "hls.js"),
     ("aes128", "hls.js"),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (.ci/run does)")
-    with chromium() as b:
-        yield b
 
 
 @pytest.mark.parametrize(("stream", "player"), CASES, ids=[f"{s}-{p}" for s, p in CASES])

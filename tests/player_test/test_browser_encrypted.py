@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import pytest
 
 from drm.tokens import issue_token
-from player_test.browser import CHROMIUM, Playback, chromium, open_player, verdict, wait_until_playing, watch
-from tests.conftest import ARTIFACTS
+from player_test.browser import Playback, verdict, wait_until_playing, watch
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Page
 
     from tests.conftest import EncryptedDemo
 
@@ -38,34 +36,6 @@ DRM_ERRORS = {
     # the license request itself (see play.js).
     "shaka": r"Shaka Player: ((error|load failed, code) (6\d{3}|1001)|ClearKey license request failed)",
 }
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (.ci/run does)")
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def open_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[[str], Page]]:
-    """Open player pages; on a failed test, save a screenshot of each to test-artifacts/."""
-    pages: list[Page] = []
-
-    def opener(url: str) -> Page:
-        page = open_player(browser, url)
-        pages.append(page)
-        return page
-
-    yield opener
-    report = getattr(request.node, "report_call", None)
-    for i, page in enumerate(pages):
-        if report is not None and report.failed:
-            ARTIFACTS.mkdir(exist_ok=True)
-            name = re.sub(r"[^\w.-]+", "_", request.node.name)
-            page.screenshot(path=str(ARTIFACTS / f"{name}-{i}.png"))
-        page.close()
 
 
 def page_url(demo: EncryptedDemo, player: str, fmt: str, token: str) -> str:

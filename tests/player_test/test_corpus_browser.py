@@ -6,16 +6,14 @@ in Debian's Chromium by dash.js and Shaka Player (DASH), and hls.js and Shaka Pl
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from player_test.browser import CHROMIUM, Playback, chromium, open_player, verdict, wait_until_playing, watch
+from player_test.browser import Playback, open_player, verdict, wait_until_playing, watch
 from tests.player_test.dash_corpus import publish
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
 
     from playwright.sync_api import Browser
 
@@ -33,14 +31,6 @@ PLAYS = [
     ("ffmpeg-dash-duration", "dash.js", "dash"),  # @duration
     ("ffmpeg-dash-timeline", "shaka", "dash"),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (.ci/run does)")
-    with chromium() as b:
-        yield b
 
 
 @pytest.mark.parametrize(("name", "player", "fmt"), PLAYS, ids=[f"{n}-{p}-{f}" for n, p, f in PLAYS])
