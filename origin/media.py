@@ -12,7 +12,7 @@ import functools
 import time
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 from aiohttp import hdrs, web
 
@@ -24,14 +24,12 @@ from origin.negotiation import IDENTITY, choose_coding, parse_accept_encoding
 from origin.paths import media_key
 from origin.ranges import ByteRange, parse_range
 from origin.relay import StoreSlice
+from origin.sendfile import FileSlice
 from origin.source import ObjectSource
-from storage.base import STREAM_CHUNK, ObjectStore
+from storage.base import ObjectStore
 from vodpipe.errors import VodpipeError
 
 if TYPE_CHECKING:
-    from aiohttp.abc import AbstractStreamWriter
-    from aiohttp.typedefs import LooseHeaders
-
     from origin.hot import HotEntry
 
 STORE_KEY = web.AppKey("store", ObjectStore)
@@ -47,37 +45,6 @@ class PreconditionFailed(VodpipeError):
 class MethodNotAllowed(web.HTTPMethodNotAllowed):
     def __init__(self, method: str) -> None:
         super().__init__(method, ["GET", "HEAD", "OPTIONS"], text=f"{method} is not allowed here")
-
-
-class FileSlice(web.StreamResponse):
-    """A byte range of an open local file, sent with ``loop.sendfile`` (zero-copy where the OS can)."""
-
-    def __init__(self, file: BinaryIO, byte_range: ByteRange, status: int, headers: LooseHeaders) -> None:
-        super().__init__(status=status, headers=headers)
-        self._file = file
-        self._range = byte_range
-        self.content_length = byte_range.length
-
-    async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
-        with self._file as f:
-            writer = await super().prepare(request)
-            if request.method == "HEAD" or self._range.length == 0:
-                await super().write_eof()
-                return writer
-            loop = asyncio.get_running_loop()
-            transport = request.transport
-            if transport is None:
-                raise ConnectionResetError("connection lost")
-            try:
-                await loop.sendfile(transport, f, self._range.start, self._range.length)
-            except NotImplementedError:  # TLS transports, uvloop: copy through the writer instead
-                f.seek(self._range.start)
-                left = self._range.length
-                while left > 0 and (chunk := f.read(min(left, STREAM_CHUNK))):
-                    await self.write(chunk)  # waits for the client to drain: one chunk in memory
-                    left -= len(chunk)
-        await super().write_eof()
-        return writer
 
 
 def preflight() -> web.Response:
@@ -149,7 +116,7 @@ def hit_response(request: web.Request, source: ObjectSource) -> web.StreamRespon
     if entry.path is None:
         return None  # relayed from a remote store: the general path opens the stream
     try:
-        file = entry.path.open("rb")  # opened per request: a file gone since it was cached is a miss
+        file = entry.path.open("rb", buffering=0)  # per request: a file gone since it was cached is a miss
     except FileNotFoundError:
         return None  # the general path forgets the entry and looks again
     return FileSlice(file, ByteRange(0, entry.size - 1), 200, rep.hit)
@@ -194,7 +161,7 @@ async def serve_media(request: web.Request) -> web.StreamResponse:
         return web.Response(body=body, status=status, headers=headers)
     if entry.path is not None:
         try:
-            file = entry.path.open("rb")  # opened here: a file gone since it was cached is a miss
+            file = entry.path.open("rb", buffering=0)  # here: a file gone since it was cached is a miss
         except FileNotFoundError:
             source.forget(key)
             return await serve_media(request)
