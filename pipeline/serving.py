@@ -15,8 +15,7 @@ from aiohttp import web
 from vodpipe.errors import VodpipeError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Coroutine
-    from typing import Any
+    from collections.abc import Callable
 
 SHUTDOWN_GRACE = 60.0  # seconds a segment in flight gets to finish after SIGTERM
 # The accept queue: a premiere's thousand players connecting at once must not overflow it (the
@@ -34,18 +33,6 @@ def raise_open_files_limit() -> int:
     if soft != hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return hard
-
-
-def run(main: Coroutine[Any, Any, None]) -> None:
-    """``asyncio.run(main)``, on uvloop's event loop where it is installed (a faster loop and
-    transports: the origin's hit path is mostly event-loop and socket work)."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency; its absence is tolerated
-        asyncio.run(main)
-        return
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(main)
 
 
 async def run_until_signalled(
