@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from origin.play import latest_version
+from pipeline.serving import BACKLOG
 from pipeline.store import make_store
 from vodpipe.errors import ConfigError, VodpipeError
 
@@ -43,7 +44,8 @@ MIME = {
 
 
 def nginx_config(data_dir: Path, prefix: Path, port: int, workers: int) -> str:
-    """A static nginx serving ``data_dir/media`` at ``/media/`` on ``127.0.0.1:port``."""
+    """A static nginx serving ``data_dir/media`` at ``/media/`` on ``127.0.0.1:port``, with the
+    same listen backlog as ``vodpipe serve`` (nginx's own default, 511, drops connections at -c1000)."""
     types = "".join(f"        {mime} {ext};\n" for ext, mime in MIME.items())
     return f"""daemon off;
 master_process on;
@@ -65,7 +67,7 @@ http {{
     uwsgi_temp_path {prefix}/uwsgi;
     scgi_temp_path {prefix}/scgi;
     server {{
-        listen 127.0.0.1:{port} reuseport;
+        listen 127.0.0.1:{port} reuseport backlog={BACKLOG};
         location /media/ {{ root {data_dir}; }}
     }}
 }}
@@ -119,10 +121,24 @@ def _running(args: Sequence[str], port: int, env: dict[str, str] | None = None) 
         proc.wait(timeout=60)
 
 
-def _wrk(url: str, seconds: int, connections: int, threads: int) -> dict[str, Any]:
-    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+def _wrk(url: str, seconds: int, connections: int, threads: int, timeout: int) -> dict[str, Any]:
+    args = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        f"--timeout={timeout}s",
+        "--latency",
+        url,
+    ]
     done = subprocess.run(args, capture_output=True, text=True, check=False)
     return parse_wrk(done.stdout)
+
+
+def compare(vodpipe: dict[str, Any], nginx: dict[str, Any]) -> dict[str, Any]:
+    """One object kind at one load: both sides and vodpipe's requests/s over nginx's."""
+    ratio = vodpipe["requests_per_s"] / max(1, nginx["requests_per_s"])
+    return {"vodpipe": vodpipe, "nginx": nginx, "ratio_rps_vodpipe_over_nginx": round(ratio, 3)}
 
 
 def objects(settings: Settings, title: str) -> dict[str, str]:
@@ -137,17 +153,41 @@ def objects(settings: Settings, title: str) -> dict[str, str]:
     return {"segment": segment, "master.m3u8": f"{root}/master.m3u8", "manifest.mpd": f"{root}/manifest.mpd"}
 
 
+def _load_side(
+    port: int, keys: dict[str, str], seconds: int, loads: Sequence[int], threads: int, timeout: int
+) -> dict[int, dict[str, dict[str, Any]]]:
+    """wrk on each object kind of one running server, at each connection count."""
+    return {
+        connections: {
+            kind: _wrk(f"http://127.0.0.1:{port}/{key}", seconds, connections, threads, timeout)
+            for kind, key in keys.items()
+        }
+        for connections in loads
+    }
+
+
 def bench_origin(
-    settings: Settings, title: str, seconds: int, connections: int, threads: int, workers: Sequence[int]
+    settings: Settings,
+    title: str,
+    seconds: int,
+    connections: int,
+    threads: int,
+    workers: Sequence[int],
+    peak_connections: int = 0,
+    timeout: int = 10,
 ) -> dict[str, Any]:
+    """Both servers at ``connections`` per kind, then (unless 0) at ``peak_connections``, where
+    what matters is that no request fails (wrk counts a request over ``timeout`` as an error)."""
     if settings.store != "local":
         raise ConfigError("bench origin serves the local data folder: unset VODPIPE_STORE")
     keys = objects(settings, title)
     data_dir = settings.data_dir.resolve()
+    loads = [connections, peak_connections] if peak_connections else [connections]
     results: dict[str, Any] = {}
+    peak: dict[str, Any] = {}
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="vodpipe-bench-origin-", dir=settings.scratch_dir) as tmp:
         for count in workers:
-            sides: dict[str, dict[str, Any]] = {}
             port = _free_port()
             env = {**os.environ, "VODPIPE_DATA_DIR": str(data_dir)}
             serve = [
@@ -161,37 +201,42 @@ def bench_origin(
                 str(port),
             ]
             with _running([*serve, "--workers", str(count)], port, env):
-                sides["vodpipe"] = {
-                    kind: _wrk(f"http://127.0.0.1:{port}/{key}", seconds, connections, threads)
-                    for kind, key in keys.items()
-                }
+                ours = _load_side(port, keys, seconds, loads, threads, timeout)
             prefix = Path(tmp) / f"nginx-{count}"
             prefix.mkdir()
             port = _free_port()
             conf = prefix / "nginx.conf"
             conf.write_text(nginx_config(data_dir, prefix, port, count))
             with _running(["nginx", "-c", str(conf), "-p", str(prefix)], port):
-                sides["nginx"] = {
-                    kind: _wrk(f"http://127.0.0.1:{port}/{key}", seconds, connections, threads)
-                    for kind, key in keys.items()
-                }
+                theirs = _load_side(port, keys, seconds, loads, threads, timeout)
             results[f"workers_{count}"] = {
-                kind: {
-                    "vodpipe": sides["vodpipe"][kind],
-                    "nginx": sides["nginx"][kind],
-                    "ratio_rps_vodpipe_over_nginx": round(
-                        sides["vodpipe"][kind]["requests_per_s"]
-                        / max(1, sides["nginx"][kind]["requests_per_s"]),
-                        3,
-                    ),
-                }
-                for kind in keys
+                kind: compare(ours[connections][kind], theirs[connections][kind]) for kind in keys
             }
-    return {
+            if peak_connections:
+                peak[f"workers_{count}"] = {
+                    kind: compare(ours[peak_connections][kind], theirs[peak_connections][kind])
+                    for kind in keys
+                }
+    report: dict[str, Any] = {
         "benchmark": "origin",
         "title": title,
         "objects": keys,
-        "load": {"tool": "wrk", "seconds": seconds, "connections": connections, "threads": threads},
+        "load": {
+            "tool": "wrk",
+            "seconds": seconds,
+            "connections": connections,
+            "threads": threads,
+            "timeout_s": timeout,
+        },
         "cpu_count": os.cpu_count(),
+        # The machine's load average (1, 5, 15 min) before and after: a shared machine skews
+        # both sides, which is why only ratios from one run are compared.
+        "loadavg": {
+            "before": [round(x, 2) for x in load_before],
+            "after": [round(x, 2) for x in os.getloadavg()],
+        },
         "results": results,
     }
+    if peak_connections:
+        report["peak"] = {"connections": peak_connections, "results": peak}
+    return report

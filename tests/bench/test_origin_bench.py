@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.origin import nginx_config, parse_wrk
+from bench.origin import compare, nginx_config, parse_wrk
 from vodpipe.errors import VodpipeError
 
 WRK = """Running 5s test @ http://127.0.0.1:8080/media/demo/v1/master.m3u8
@@ -53,7 +53,7 @@ def test_wrk_that_printed_no_result_is_an_error() -> None:
 def test_the_nginx_config_serves_media_from_the_data_folder_with_n_workers() -> None:
     conf = nginx_config(Path("/srv/data"), Path("/tmp/n"), 18080, 2)
     assert "worker_processes 2;" in conf
-    assert "listen 127.0.0.1:18080 reuseport;" in conf
+    assert "listen 127.0.0.1:18080 reuseport backlog=4096;" in conf
     assert "location /media/ { root /srv/data; }" in conf
     assert "application/vnd.apple.mpegurl m3u8;" in conf
     assert "application/dash+xml mpd;" in conf
@@ -61,3 +61,10 @@ def test_the_nginx_config_serves_media_from_the_data_folder_with_n_workers() -> 
     assert "daemon off;" in conf
     assert "pid /tmp/n/nginx.pid;" in conf
     assert conf.count("{") == conf.count("}")
+
+
+def test_a_comparison_is_the_ratio_of_request_rates() -> None:
+    ours, theirs = parse_wrk(WRK), parse_wrk(WRK.replace("62680.41", "125360.82"))
+    assert compare(ours, theirs) == {"vodpipe": ours, "nginx": theirs, "ratio_rps_vodpipe_over_nginx": 0.5}
+    stalled = {**theirs, "requests_per_s": 0}
+    assert compare(ours, stalled)["ratio_rps_vodpipe_over_nginx"] == 62680.0  # never a division by zero
