@@ -21,8 +21,8 @@ SHUTDOWN_GRACE = 60.0  # seconds a segment in flight gets to finish after SIGTER
 # The accept queue: a premiere's thousand players connecting at once must not overflow it (the
 # kernel caps it at net.core.somaxconn). aiohttp's default of 128 drops connections at -c1000.
 BACKLOG = 4096
-# An idle keep-alive connection is closed after this long (aiohttp's default is 75 s); players
-# and edges ask again within a segment duration, so this only frees the sockets of the gone.
+# An idle keep-alive connection is closed after this long (an AppRunner's default is an hour);
+# players and edges ask again within a segment duration, so this only frees the sockets of the gone.
 KEEPALIVE_TIMEOUT = 75.0
 
 
