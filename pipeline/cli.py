@@ -392,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--peak-connections", type=int, default=1000, help="a second run at this many connections (0: none)"
     )
-    b.add_argument("--timeout", type=int, default=10, help="seconds after which wrk counts a request failed")
+    b.add_argument("--timeout", type=int, default=30, help="seconds after which wrk counts a request failed")
     b.set_defaults(func=cmd_bench_origin)
     return parser
 

@@ -34,6 +34,7 @@ def test_wrk_output_is_read_into_rates_latencies_and_errors() -> None:
         "p50_ms": 0.812,
         "p99_ms": 2.51,
         "errors": 12,
+        "error_kinds": {"non_2xx_3xx": 7, "read": 3, "timeout": 2},
     }
 
 
@@ -42,7 +43,7 @@ def test_latencies_in_seconds_and_a_clean_run() -> None:
         "  Non-2xx or 3xx responses: 7\n", ""
     )
     result = parse_wrk(clean.replace("99%    2.51ms", "99%    1.20s"))
-    assert (result["p99_ms"], result["errors"]) == (1200.0, 0)
+    assert (result["p99_ms"], result["errors"], result["error_kinds"]) == (1200.0, 0, {})
 
 
 def test_wrk_that_printed_no_result_is_an_error() -> None:
