@@ -116,11 +116,11 @@ def _wait_listening(port: int, proc: subprocess.Popen[str]) -> None:
 
 
 @contextlib.contextmanager
-def _running(args: Sequence[str], port: int, env: dict[str, str] | None = None) -> Iterator[None]:
+def _running(args: Sequence[str], port: int, env: dict[str, str] | None = None) -> Iterator[int]:
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
     try:
         _wait_listening(port, proc)
-        yield
+        yield proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=60)
@@ -140,10 +140,40 @@ def _wrk(url: str, seconds: int, connections: int, threads: int, timeout: int) -
     return parse_wrk(done.stdout)
 
 
+def stat_cpu_ticks(stat: str) -> tuple[int, int]:
+    """(parent pid, user + system clock ticks) from the text of ``/proc/PID/stat`` (proc(5):
+    fields 4, 14 and 15; the command name, field 2, may hold spaces and parentheses)."""
+    fields = stat.rpartition(")")[2].split()
+    return int(fields[1]), int(fields[11]) + int(fields[12])
+
+
+def cpu_seconds(root: int) -> float:
+    """CPU time used so far by process ``root`` and its live descendants (a supervisor and its
+    workers, an nginx master and its workers). On a shared machine this is steadier than
+    requests/s: waiting for a core costs time, not CPU."""
+    procs: dict[int, tuple[int, int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):  # a process that exited meanwhile
+                procs[int(entry.name)] = stat_cpu_ticks((entry / "stat").read_text())
+    tree, ticks = {root}, 0
+    for pid in sorted(procs):  # children have larger pids than their parent, short of pid wrap
+        parent, used = procs[pid]
+        if pid == root or parent in tree:
+            tree.add(pid)
+            ticks += used
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def compare(vodpipe: dict[str, Any], nginx: dict[str, Any]) -> dict[str, Any]:
     """One object kind at one load: both sides and vodpipe's requests/s over nginx's."""
     ratio = vodpipe["requests_per_s"] / max(1, nginx["requests_per_s"])
-    return {"vodpipe": vodpipe, "nginx": nginx, "ratio_rps_vodpipe_over_nginx": round(ratio, 3)}
+    result = {"vodpipe": vodpipe, "nginx": nginx, "ratio_rps_vodpipe_over_nginx": round(ratio, 3)}
+    if vodpipe.get("cpu_us_per_request") and nginx.get("cpu_us_per_request"):
+        # nginx's CPU per request over ours: a ratio like the one of rates, robust to a busy machine
+        cpu = nginx["cpu_us_per_request"] / vodpipe["cpu_us_per_request"]
+        result["ratio_cpu_nginx_over_vodpipe"] = round(cpu, 3)
+    return result
 
 
 def objects(settings: Settings, title: str) -> dict[str, str]:
@@ -159,16 +189,19 @@ def objects(settings: Settings, title: str) -> dict[str, str]:
 
 
 def _load_side(
-    port: int, keys: dict[str, str], seconds: int, loads: Sequence[int], threads: int, timeout: int
+    pid: int, port: int, keys: dict[str, str], seconds: int, loads: Sequence[int], threads: int, timeout: int
 ) -> dict[int, dict[str, dict[str, Any]]]:
-    """wrk on each object kind of one running server, at each connection count."""
-    return {
-        connections: {
-            kind: _wrk(f"http://127.0.0.1:{port}/{key}", seconds, connections, threads, timeout)
-            for kind, key in keys.items()
-        }
-        for connections in loads
-    }
+    """wrk on each object kind of one running server, at each connection count, with the
+    server's CPU time per request."""
+    results: dict[int, dict[str, dict[str, Any]]] = {}
+    for connections in loads:
+        for kind, key in keys.items():
+            before = cpu_seconds(pid)
+            result = _wrk(f"http://127.0.0.1:{port}/{key}", seconds, connections, threads, timeout)
+            used = cpu_seconds(pid) - before
+            result["cpu_us_per_request"] = round(used * 1e6 / max(1, result["requests"]), 1)
+            results.setdefault(connections, {})[kind] = result
+    return results
 
 
 def bench_origin(
@@ -205,15 +238,15 @@ def bench_origin(
                 "--port",
                 str(port),
             ]
-            with _running([*serve, "--workers", str(count)], port, env):
-                ours = _load_side(port, keys, seconds, loads, threads, timeout)
+            with _running([*serve, "--workers", str(count)], port, env) as pid:
+                ours = _load_side(pid, port, keys, seconds, loads, threads, timeout)
             prefix = Path(tmp) / f"nginx-{count}"
             prefix.mkdir()
             port = _free_port()
             conf = prefix / "nginx.conf"
             conf.write_text(nginx_config(data_dir, prefix, port, count))
-            with _running(["nginx", "-c", str(conf), "-p", str(prefix)], port):
-                theirs = _load_side(port, keys, seconds, loads, threads, timeout)
+            with _running(["nginx", "-c", str(conf), "-p", str(prefix)], port) as pid:
+                theirs = _load_side(pid, port, keys, seconds, loads, threads, timeout)
             results[f"workers_{count}"] = {
                 kind: compare(ours[connections][kind], theirs[connections][kind]) for kind in keys
             }

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from bench.origin import compare, nginx_config, parse_wrk
+from bench.origin import compare, cpu_seconds, nginx_config, parse_wrk, stat_cpu_ticks
 from vodpipe.errors import VodpipeError
 
 WRK = """Running 5s test @ http://127.0.0.1:8080/media/demo/v1/master.m3u8
@@ -67,5 +68,21 @@ def test_the_nginx_config_serves_media_from_the_data_folder_with_n_workers() -> 
 def test_a_comparison_is_the_ratio_of_request_rates() -> None:
     ours, theirs = parse_wrk(WRK), parse_wrk(WRK.replace("62680.41", "125360.82"))
     assert compare(ours, theirs) == {"vodpipe": ours, "nginx": theirs, "ratio_rps_vodpipe_over_nginx": 0.5}
+    costed = compare({**ours, "cpu_us_per_request": 120.0}, {**theirs, "cpu_us_per_request": 30.0})
+    assert costed["ratio_cpu_nginx_over_vodpipe"] == 0.25
     stalled = {**theirs, "requests_per_s": 0}
     assert compare(ours, stalled)["ratio_rps_vodpipe_over_nginx"] == 62680.0  # never a division by zero
+
+
+def test_a_stat_line_gives_the_parent_and_the_cpu_ticks() -> None:
+    """proc(5): the name (field 2) may hold spaces and parentheses; ppid is field 4,
+    utime and stime fields 14 and 15."""
+    line = "4242 (nginx: worker (x) ) S 4241 4241 4241 0 -1 4194560 1 0 0 0 120 35 0 0 20 0 1 0\n"
+    assert stat_cpu_ticks(line) == (4241, 155)
+
+
+def test_cpu_seconds_of_this_process_match_its_own_account() -> None:
+    mine = os.times()
+    measured = cpu_seconds(os.getpid())
+    assert measured >= 0
+    assert abs(measured - (mine.user + mine.system)) < 0.5  # ticks of 10 ms, and this call's own
