@@ -34,7 +34,7 @@ from encoder.encode import (
     video_renditions,
 )
 from encoder.join import join_chunks
-from encoder.ladder import Ladder, PlannedRung, SourceGeometry, load_ladder
+from encoder.ladder import Ladder, PlannedRung, SourceGeometry, load_ladder, with_codecs
 from ingest.catalog import Catalog, TitleRecord
 from ingest.probe import MasterInfo
 from packager import aes128
@@ -160,7 +160,8 @@ def fail_title(store: ObjectStore, title: str, exc: BaseException) -> None:
 
 
 def _ladder(settings: Settings) -> Ladder:
-    return load_ladder(settings.ladder)
+    factors = {"av1": settings.av1_bitrate_factor, "hevc": settings.hevc_bitrate_factor}
+    return with_codecs(load_ladder(settings.ladder), settings.video_codecs, factors)
 
 
 def _encode_job(ctx: JobContext, record: TitleRecord, master: Path, out_dir: Path) -> EncodeJob:
