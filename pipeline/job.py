@@ -40,7 +40,13 @@ from ingest.probe import MasterInfo
 from packager import aes128
 from packager.package import EncodedTrack, package
 from packager.publish import publish
-from pipeline.protection import title_aes128, title_encryption, track_classes, version_shape
+from pipeline.protection import (
+    refuse_unprotectable,
+    title_aes128,
+    title_encryption,
+    track_classes,
+    version_shape,
+)
 from pipeline.workspace import all_stored, chunk_key, clear, packaged_prefix, rendition_key, work_prefix
 from vodpipe.errors import InvalidMasterError, TransientError, VodpipeError
 
@@ -159,14 +165,15 @@ def fail_title(store: ObjectStore, title: str, exc: BaseException) -> None:
         catalog.update(title, lambda record: record.with_status("failed", error=reason))
 
 
-def _ladder(settings: Settings) -> Ladder:
+def title_ladder(settings: Settings) -> Ladder:
+    """The ladder file (or the default) with a rung set per codec of ``VIDEO_CODECS``."""
     factors = {"av1": settings.av1_bitrate_factor, "hevc": settings.hevc_bitrate_factor}
     return with_codecs(load_ladder(settings.ladder), settings.video_codecs, factors)
 
 
 def _encode_job(ctx: JobContext, record: TitleRecord, master: Path, out_dir: Path) -> EncodeJob:
     info = MasterInfo.from_dict(record.probe)
-    job = plan_job(source_media(master, info), _ladder(ctx.settings), out_dir)
+    job = plan_job(source_media(master, info), title_ladder(ctx.settings), out_dir)
     return replace(job, threads=ctx.ffmpeg_threads)
 
 
@@ -174,9 +181,11 @@ def plan_title(ctx: JobContext, title: str, workers: int) -> TitlePlan | None:
     """Choose how to encode and record the job as started; None when it is published already."""
     record = ctx.catalog.get(title)
     settings = ctx.settings
+    chosen = title_ladder(settings)
+    refuse_unprotectable(chosen, record.encryption)  # a worker's codecs may differ from ingest's
     version = version_id(
         record.master_sha256,
-        _ladder(settings),
+        chosen,
         settings.segment_seconds,
         settings.start_bitrate,
         version_shape(settings, record.encryption),

@@ -91,7 +91,8 @@ def _bitrate(value: str) -> int:
     return rate
 
 
-def _codecs(value: str) -> tuple[str, ...]:
+def parse_codecs(value: str) -> tuple[str, ...]:
+    """``h264,av1`` as a tuple of known codecs, repeats dropped."""
     codecs = tuple(dict.fromkeys(c.strip() for c in value.split(",") if c.strip()))
     if not codecs or any(c not in CODECS for c in codecs):
         raise ValueError(f"must be a comma-separated list of {', '.join(CODECS)}")
@@ -182,7 +183,7 @@ class Settings:
     data_dir: Path = _setting(Path("var"), Path, "Root of the local object store (embedded default).")
     ladder: Path | None = _setting(None, Path, "TOML file replacing the default bitrate ladder.")
     video_codecs: tuple[str, ...] = _setting(
-        ("h264",), _codecs, "Video codecs of the ladder: `h264`, `av1`, `hevc`, comma-separated."
+        ("h264",), parse_codecs, "Video codecs of the ladder: `h264`, `av1`, `hevc`, comma-separated."
     )
     av1_bitrate_factor: float = _setting(0.6, _factor, "An AV1 rung's bitrate over its H.264 twin's.")
     hevc_bitrate_factor: float = _setting(0.75, _factor, "An HEVC rung's bitrate over its H.264 twin's.")
