@@ -9,9 +9,16 @@ from typing import TYPE_CHECKING
 import pytest
 
 from drm.keystore import ObjectKeyStore
-from encoder.ladder import load_ladder
+from encoder.ladder import load_ladder, with_codecs
 from pipeline.job import version_id
-from pipeline.protection import title_aes128, title_encryption, title_keys, track_classes, version_shape
+from pipeline.protection import (
+    refuse_unprotectable,
+    title_aes128,
+    title_encryption,
+    title_keys,
+    track_classes,
+    version_shape,
+)
 from pipeline.settings import Secret, Settings
 from storage.local import LocalStore
 from tests.conftest import FAST_LADDER
@@ -117,3 +124,12 @@ def test_no_aes128_key_when_clear_or_off(tmp_path: Path) -> None:
     assert title_aes128(on, store, "film", "none") is None
     assert title_aes128(Settings(key_encryption_key=Secret(KEK)), store, "film", "cbcs") is None
     assert ObjectKeyStore(store, KEK).keys_for_title("film") == []
+
+
+def test_an_encrypted_title_with_av1_rungs_is_refused_and_a_clear_one_is_not() -> None:
+    ladder = with_codecs(load_ladder(FAST_LADDER), ("h264", "av1", "hevc"), {"av1": 0.6, "hevc": 0.75})
+    with pytest.raises(ConfigError, match=r"AV1 rungs \(720p-av1, 540p-av1, 360p-av1, 240p-av1\) cannot be"):
+        refuse_unprotectable(ladder, "cbcs")
+    refuse_unprotectable(ladder, "none")
+    hevc = with_codecs(load_ladder(FAST_LADDER), ("h264", "hevc"), {"hevc": 0.75})
+    refuse_unprotectable(hevc, "cenc")  # HEVC is encrypted over its 2-byte NAL unit headers
