@@ -252,6 +252,15 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_codecs(settings: Settings, args: argparse.Namespace) -> int:
+    from bench.codecs import bench_codecs
+
+    master = Path(args.master) if args.master else None
+    report = bench_codecs(settings, master, args.codecs, args.runs, args.seconds, args.vmaf_every)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
 def cmd_bench_package(settings: Settings, args: argparse.Namespace) -> int:
     from bench.package import bench_package
 
@@ -394,6 +403,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="chunk length (default: VODPIPE_CHUNK_SECONDS, short enough for two chunks a worker)",
     )
     b.set_defaults(func=cmd_bench)
+    b = bench.add_parser("codecs", help="the ladder in H.264, AV1 and HEVC: encode time, bitrate, VMAF")
+    b.add_argument("--master", help="master to encode (default: a generated demo master)")
+    b.add_argument("--seconds", type=float, default=10, help="length of the generated master (default 10)")
+    b.add_argument(
+        "--codecs", type=_codecs_arg, default=("h264", "av1", "hevc"), help="the first is the reference"
+    )
+    b.add_argument("--runs", type=int, default=1)
+    b.add_argument("--vmaf-every", type=int, default=5, help="score every Nth frame; 0: no VMAF")
+    b.set_defaults(func=cmd_bench_codecs)
     b = bench.add_parser("package", help="our packager against Shaka Packager: clear, cenc and cbcs")
     b.add_argument("--master", help="master to encode and package (default: a generated demo master)")
     b.add_argument("--seconds", type=float, default=30, help="length of the generated master (default 30)")
