@@ -80,6 +80,20 @@ def source_media(path: Path, info: MasterInfo) -> SourceMedia:
     )
 
 
+def ladder_shape(ladder: Ladder) -> dict[str, object]:
+    """The ladder as JSON for the version id; what only other codecs use is left out of an
+    H.264-only ladder, so that its titles keep the version ids they had before codecs existed."""
+    shape = asdict(ladder)
+    codecs = {r.codec for r in ladder.rungs}
+    for rung in shape["rungs"]:
+        if rung["codec"] == "h264":
+            del rung["codec"]
+    for codec, field in (("av1", "av1_preset"), ("hevc", "hevc_preset")):
+        if codec not in codecs:
+            del shape[field]
+    return shape
+
+
 def version_id(
     master_sha256: str,
     ladder: Ladder,
@@ -90,7 +104,7 @@ def version_id(
     """A version folder name that changes whenever the input or the output's shape does
     (``protection``: the encryption mode and what else of it shapes the bytes; none when clear)."""
     shape_of: dict[str, object] = {
-        "ladder": asdict(ladder),
+        "ladder": ladder_shape(ladder),
         "segment": str(segment_seconds),
         "start_bitrate": start_bitrate,
     }

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
 import pytest
 
 from drm.keystore import ObjectKeyStore
-from encoder.ladder import load_ladder, with_codecs
+from encoder.ladder import Ladder, load_ladder, with_codecs
 from pipeline.job import version_id
 from pipeline.protection import (
     refuse_unprotectable,
@@ -133,3 +135,28 @@ def test_an_encrypted_title_with_av1_rungs_is_refused_and_a_clear_one_is_not() -
     refuse_unprotectable(ladder, "none")
     hevc = with_codecs(load_ladder(FAST_LADDER), ("h264", "hevc"), {"hevc": 0.75})
     refuse_unprotectable(hevc, "cenc")  # HEVC is encrypted over its 2-byte NAL unit headers
+
+
+def test_the_version_id_of_an_h264_ladder_ignores_the_other_codecs_settings() -> None:
+    ladder = load_ladder(FAST_LADDER)
+    before_codecs = json.dumps(
+        {"ladder": _old_shape(ladder), "segment": "4", "start_bitrate": 2_000_000}, sort_keys=True
+    )
+    old = "v" + hashlib.sha256(f"{'ab' * 32}:{before_codecs}".encode()).hexdigest()[:12]
+    assert version_id("ab" * 32, ladder, Fraction(4), 2_000_000) == old
+    assert version_id("ab" * 32, dataclasses.replace(ladder, av1_preset=4), Fraction(4), 2_000_000) == old
+    with_av1 = with_codecs(ladder, ("h264", "av1"), {"av1": 0.6})
+    assert version_id("ab" * 32, with_av1, Fraction(4), 2_000_000) != old
+    faster = dataclasses.replace(with_av1, av1_preset=10)
+    assert version_id("ab" * 32, faster, Fraction(4), 2_000_000) != version_id(
+        "ab" * 32, with_av1, Fraction(4), 2_000_000
+    )
+
+
+def _old_shape(ladder: Ladder) -> dict[str, object]:
+    """The ladder's JSON as version ids hashed it before rungs had a codec."""
+    shape = dataclasses.asdict(ladder)
+    del shape["av1_preset"], shape["hevc_preset"]
+    for rung in shape["rungs"]:
+        del rung["codec"]
+    return shape
