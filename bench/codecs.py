@@ -9,6 +9,7 @@ against the master (encoder.quality), so that a cheaper codec is seen to keep th
 
 from __future__ import annotations
 
+import resource
 import statistics
 import tempfile
 import time
@@ -58,6 +59,12 @@ def _rungs(
     return rows
 
 
+def _children_cpu() -> float:
+    """User and system seconds of the finished child processes (the FFmpegs) so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def bench_codecs(
     settings: Settings,
     master: Path | None,
@@ -79,18 +86,21 @@ def bench_codecs(
         assert info.video is not None
         source = source_media(master, info)
         walls: dict[str, list[float]] = {c: [] for c in codecs}
+        cpus: dict[str, list[float]] = {c: [] for c in codecs}
         jobs: dict[str, EncodeJob] = {}
         for i in range(max(1, runs)):
             for codec in codecs:
                 ladder = with_codecs(base, (codec,), factors)
                 job = replace(plan_job(source, ladder, work / f"{codec}-{i}"), audio=())
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), _children_cpu()
                 run_job(runner, ffmpeg_exe, job, info.duration)
                 walls[codec].append(time.perf_counter() - started)
+                cpus[codec].append(_children_cpu() - cpu)
                 jobs[codec] = job
         width = info.video.width * info.video.sar
         display = (int(width), info.video.height)
         reference = statistics.median(walls[codecs[0]])
+        reference_cpu = statistics.median(cpus[codecs[0]])
         report: dict[str, Any] = {
             "benchmark": "codecs",
             "master": {"path": str(master), "duration": info.duration, "size": f"{display[0]}x{display[1]}"},
@@ -107,6 +117,9 @@ def bench_codecs(
                 "wall_seconds": round(wall, 2),
                 "runs_wall_seconds": [round(w, 2) for w in walls[codec]],
                 f"ratio_wall_over_{codecs[0]}": round(wall / reference, 2),
+                # CPU time of the FFmpeg processes: what a busy shared machine distorts far less
+                "cpu_seconds": round(statistics.median(cpus[codec]), 2),
+                f"ratio_cpu_over_{codecs[0]}": round(statistics.median(cpus[codec]) / reference_cpu, 2),
                 "total_kbps": sum(r["kbps"] for r in rungs),
                 "rungs": rungs,
             }

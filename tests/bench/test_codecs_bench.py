@@ -32,3 +32,5 @@ def test_bench_codecs_reports_time_bits_and_quality_per_codec(
     assert av1["ratio_wall_over_h264"] == pytest.approx(av1["wall_seconds"] / h264["wall_seconds"], rel=0.02)
     assert av1["ratio_kbps_over_h264"] == pytest.approx(av1["total_kbps"] / h264["total_kbps"], rel=0.01)
     assert h264["ratio_kbps_over_h264"] == 1.0
+    assert av1["cpu_seconds"] > 0
+    assert av1["ratio_cpu_over_h264"] == pytest.approx(av1["cpu_seconds"] / h264["cpu_seconds"], rel=0.1)
