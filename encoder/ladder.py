@@ -228,9 +228,9 @@ def plan_ladder(ladder: Ladder, source: SourceGeometry) -> tuple[PlannedRung, ..
     """Rungs that fit the source, each with exactly the source's display aspect ratio.
 
     A rung is dropped when its height exceeds the source's short side (never upscale). A source
-    smaller than every rung of a codec gets one rung of that codec at its own size with that
-    codec's lowest rung's bitrate. Sizes
-    are even, square-pixel where an exact one is near (see :func:`rung_size`).
+    smaller than every rung of a codec gets one rung of that codec at its own size, with the
+    bitrate of that codec's lowest rung. Sizes are even, square-pixel where an exact one is near
+    (see :func:`rung_size`).
     """
     width, height = display_size(source)
     short, long_ = (height, width) if height <= width else (width, height)
