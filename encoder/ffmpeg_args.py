@@ -169,9 +169,10 @@ def _svtav1_options(job: EncodeJob, rung: PlannedRung, gop: int) -> dict[str, An
 
     SVT-AV1 caps the rate only in CRF mode ("Max Bitrate only supported with CRF mode"), and
     capped CRF overshot its cap by a third on a short noisy clip; so VBR (``rc=1``) aims at the
-    rung's bitrate and ``overshoot-pct`` bounds how far a frame's budget may run above it (the
-    factor the H.264 rungs' maxrate allows, at most 100 %). The packager signals the peak it
-    measures, so a stray peak is never hidden from players.
+    rung's bitrate, with ``overshoot-pct`` (how far the rate control may run above the target)
+    set from the H.264 rungs' maxrate factor, at most 100 %. It is no cap: the first GOP of a
+    title can run well above maxrate (1.8x the target at 720p on the demo master). The packager
+    signals the peak it measures, so no peak is hidden from players.
     """
     overshoot = min(100, max(0, round((rung.maxrate / rung.bitrate - 1) * 100)))
     params = [
