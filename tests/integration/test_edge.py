@@ -1,0 +1,245 @@
+"""A real nginx edge (``vodpipe edge-config``) in front of a real ``vodpipe serve``, over the local
+store and over S3 (a moto server): a storm of misses makes one origin request, a second pass is
+all edge hits, byte ranges come from whole cached objects, the cached title outlives its origin,
+and a store outage behind the origin loses nothing a cache could answer and makes no 500."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import pytest
+
+from tests.conftest import vodpipe_env
+from tests.edge import Edge, start_edge
+from tests.processes import Server, fetch, run_cli
+from tests.s3_server import S3Server
+from tests.services import TcpProxy
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+    from tests.conftest import MakeMaster
+
+pytestmark = pytest.mark.integration
+TITLE = "edgefilm"
+CLIENTS = 200
+# Manifests live at the edge for the origin's max-age; long enough here that a slow machine never
+# sees one expire between two passes of a test (expiry is nginx's, tested by nginx).
+MANIFEST_MAX_AGE = "600"
+
+
+@dataclass(frozen=True)
+class Published:
+    """One small title, encoded once for the module into a local data folder."""
+
+    root: Path  # media/edgefilm/{version} on disk
+    prefix: str  # /media/edgefilm/{version}
+
+    def files(self) -> dict[str, bytes]:
+        """Every object of the title by its URL path: manifests, inits and segments."""
+        return {
+            f"{self.prefix}/{p.relative_to(self.root).as_posix()}": p.read_bytes()
+            for p in sorted(self.root.rglob("*"))
+            if p.is_file()
+        }
+
+    def segment(self, n: int = 1, rung: str = "360p") -> str:
+        return f"{self.prefix}/video/{rung}/seg-{n:05d}.m4s"
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory, make_master: MakeMaster) -> Published:
+    root = tmp_path_factory.mktemp("edge-title")
+    master = make_master("master-6s-360p.mp4", seconds=6, size="640x360")
+    result = run_cli("ingest", str(master), "--title", TITLE, env=vodpipe_env(root))
+    assert result.returncode == 0, result.stderr
+    hls = re.search(r"^hls: \S+/media/(\S+)/master\.m3u8$", result.stdout, re.M)
+    assert hls, result.stdout
+    folder = root / "data" / "media" / hls.group(1)
+    return Published(folder, f"/media/{hls.group(1)}")
+
+
+@dataclass
+class Stack:
+    """nginx edge -> vodpipe serve -> store (a local folder, or S3 on its own moto server, reached
+    through a link that can be cut: moto keeps its objects in memory, so it must stay up)."""
+
+    edge: Edge
+    origin: Server
+    origin_url: str
+    s3: S3Server | None
+    store_link: TcpProxy | None
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> Any:
+        return fetch(f"{self.edge.url}{path}", headers)
+
+    def upstream(self, path: str) -> list[dict[str, Any]]:
+        """The access-log lines of ``path`` that went to an origin."""
+        return [e for e in self.edge.entries() if e["uri"] == path and e["upstream"] not in ("", "-")]
+
+
+@pytest.fixture
+def make_stack(tmp_path: Path, published: Published) -> Iterator[Callable[[str], Stack]]:
+    started: list[Stack] = []
+
+    def make(store: str) -> Stack:
+        env = vodpipe_env(tmp_path) | {"VODPIPE_MANIFEST_MAX_AGE": MANIFEST_MAX_AGE}
+        s3 = link = None
+        if store == "s3":
+            s3 = S3Server(tmp_path / "moto.log")
+            s3.start()
+            bucket = s3.new_store()
+            for path in published.files():  # the published objects, as the job writes them
+                key = path.removeprefix("/")
+                bucket.put_file(key, published.root / key.removeprefix(published.prefix[1:] + "/"))
+            link = TcpProxy(s3.port)
+            link.start()
+            env |= s3.env(bucket.bucket) | {
+                "VODPIPE_S3_ENDPOINT_URL": f"http://127.0.0.1:{link.port}",
+                "VODPIPE_S3_MAX_ATTEMPTS": "2",
+            }
+        else:
+            env["VODPIPE_DATA_DIR"] = str(published.root.parents[2])
+        origin = Server(["serve", "--host", "127.0.0.1", "--port", "0", "--workers", "1"], env)
+        line = origin.wait_for("origin: serving ")
+        origin_url = line.rsplit(" at ", 1)[1].removesuffix("/media/")
+        stack = Stack(start_edge(tmp_path / "edge", [origin_url]), origin, origin_url, s3, link)
+        started.append(stack)
+        return stack
+
+    yield make
+    for stack in started:
+        stack.edge.stop()
+        if stack.origin.proc.poll() is None:
+            stack.origin.stop()
+        if stack.store_link is not None:
+            stack.store_link.stop()
+        if stack.s3 is not None:
+            stack.s3.stop()
+
+
+STORES = ["local", "s3"]
+
+
+async def _storm(url: str, clients: int) -> list[tuple[int, str, bytes]]:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+
+        async def one() -> tuple[int, str, bytes]:
+            async with session.get(url) as response:
+                return response.status, response.headers["X-Cache-Status"], await response.read()
+
+        return await asyncio.gather(*(one() for _ in range(clients)))
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_a_cold_segment_asked_by_200_clients_reaches_the_origin_once(
+    make_stack: Callable[[str], Stack], published: Published, store: str
+) -> None:
+    stack = make_stack(store)
+    path = published.segment(2)
+    expected = published.files()[path]
+    answers = asyncio.run(_storm(f"{stack.edge.url}{path}", CLIENTS))
+    assert {(status, body == expected) for status, _, body in answers} == {(200, True)}
+    assert [cache for _, cache, _ in answers].count("MISS") == 1  # the rest waited on the lock
+    stack.edge.entries(until=lambda lines: sum(e["uri"] == path for e in lines) == CLIENTS)
+    (asked,) = stack.upstream(path)
+    assert (asked["upstream"], asked["upstream_status"]) == (stack.origin_url.removeprefix("http://"), "200")
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_a_second_pass_is_served_entirely_by_the_edge(
+    make_stack: Callable[[str], Stack], published: Published, store: str
+) -> None:
+    stack = make_stack(store)
+    files = published.files()
+    first = {path: stack.get(path) for path in files}
+    assert {path: (r.status, r.body) for path, r in first.items()} == {p: (200, b) for p, b in files.items()}
+    assert {r.headers["X-Cache-Status"] for r in first.values()} == {"MISS"}
+    second = {path: stack.get(path) for path in files}
+    assert {path: (r.status, r.body) for path, r in second.items()} == {p: (200, b) for p, b in files.items()}
+    assert {path: r.headers["X-Cache-Status"] for path, r in second.items()} == dict.fromkeys(files, "HIT")
+    # the origin's headers pass through: lifetimes, validators, CORS
+    segment, master = second[published.segment(1)], second[f"{published.prefix}/master.m3u8"]
+    assert segment.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert segment.headers["ETag"] == first[published.segment(1)].headers["ETag"]
+    assert master.headers["Access-Control-Allow-Origin"] == "*"
+    assert master.headers["Content-Type"] == "application/vnd.apple.mpegurl"
+    stack.edge.entries(until=lambda lines: len(lines) == 2 * len(files))
+    assert {path: len(stack.upstream(path)) for path in files} == dict.fromkeys(files, 1)
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_ranges_are_cut_from_the_whole_cached_object(
+    make_stack: Callable[[str], Stack], published: Published, store: str
+) -> None:
+    stack = make_stack(store)
+    path = published.segment(1)
+    whole = published.files()[path]
+    cold = stack.get(path, {"Range": "bytes=100-1099"})
+    assert (cold.status, cold.body) == (206, whole[100:1100])
+    assert cold.headers["Content-Range"] == f"bytes 100-1099/{len(whole)}"
+    stack.edge.entries(until=lambda lines: len(lines) == 1)
+    (asked,) = stack.upstream(path)
+    assert asked["upstream_status"] == "200"  # the origin was asked for the whole object, not a 206
+    hit = stack.get(path, {"Range": "bytes=-500"})
+    assert (hit.status, hit.headers["X-Cache-Status"], hit.body) == (206, "HIT", whole[-500:])
+    assert hit.headers["Content-Range"] == f"bytes {len(whole) - 500}-{len(whole) - 1}/{len(whole)}"
+    full = stack.get(path)
+    assert (full.status, full.headers["X-Cache-Status"], full.body) == (200, "HIT", whole)
+    assert stack.get(path, {"Range": f"bytes={len(whole)}-"}).status == 416
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_with_the_origin_stopped_the_cached_title_is_still_served(
+    make_stack: Callable[[str], Stack], published: Published, store: str
+) -> None:
+    stack = make_stack(store)
+    files = published.files()
+    for path in files:
+        assert stack.get(path).status == 200
+    assert stack.origin.stop() == 0
+    for path, body in files.items():
+        during = stack.get(path)
+        assert (during.status, during.body) == (200, body), path
+        assert during.headers["X-Cache-Status"] in ("HIT", "STALE")
+    never = stack.get(published.segment(1, rung="none"))  # nothing cached and nobody to ask
+    assert never.status == 503
+    assert never.headers["Retry-After"] == "5"
+    assert never.headers["Content-Type"] == "application/problem+json"
+    assert json.loads(never.body)["type"] == "https://vodpipe.dev/problems/origin-unavailable"
+
+
+def test_a_store_outage_loses_nothing_a_cache_could_answer(
+    make_stack: Callable[[str], Stack], published: Published
+) -> None:
+    stack = make_stack("s3")
+    assert stack.store_link is not None
+    files = published.files()
+    paths = list(files)
+    at_edge, at_origin, uncached = paths[0::3], paths[1::3], paths[2::3]
+    for path in at_edge:  # through the edge: cached there (and at the origin)
+        assert stack.get(path).status == 200
+    for path in at_origin:  # straight to the origin: only its hot/disk cache holds these
+        assert fetch(f"{stack.origin_url}{path}").status == 200
+    stack.store_link.stop()  # the store is unreachable: connections refused, open ones cut
+    answers = {path: stack.get(path) for path in paths}
+    assert all(r.status != 500 for r in answers.values())
+    for path in at_edge + at_origin:
+        assert (answers[path].status, answers[path].body) == (200, files[path]), path
+    for path in at_edge:
+        assert answers[path].headers["X-Cache-Status"] == "HIT"
+    for path in uncached:
+        response = answers[path]
+        assert response.status == 503, path
+        assert response.headers["Retry-After"] == "5"
+        assert json.loads(response.body)["type"] == "https://vodpipe.dev/problems/store-unavailable"
+    stack.store_link.start()  # the store is back, on the same port
+    for path in uncached:  # the 503s were not cached
+        after = stack.get(path)
+        assert (after.status, after.body) == (200, files[path]), path
