@@ -10,6 +10,7 @@ import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import aiohttp
 import pytest
@@ -170,7 +171,13 @@ def test_a_second_pass_is_served_entirely_by_the_edge(
     assert segment.headers["ETag"] == first[published.segment(1)].headers["ETag"]
     assert master.headers["Access-Control-Allow-Origin"] == "*"
     assert master.headers["Content-Type"] == "application/vnd.apple.mpegurl"
-    stack.edge.entries(until=lambda lines: len(lines) == 2 * len(files))
+    # CMCD (CTA-5004) rides in the query, different for every player and request: not in the key
+    segment_path = published.segment(2)
+    for cmcd in ('bl=3000,sid="a"', 'bl=800,sid="b"'):
+        tagged = fetch(f"{stack.edge.url}{segment_path}?{urlencode({'CMCD': cmcd})}")
+        expected = (200, "HIT", files[segment_path])
+        assert (tagged.status, tagged.headers["X-Cache-Status"], tagged.body) == expected
+    stack.edge.entries(until=lambda lines: len(lines) == 2 * len(files) + 2)
     assert {path: len(stack.upstream(path)) for path in files} == dict.fromkeys(files, 1)
 
 
