@@ -6,8 +6,10 @@ and a store outage behind the origin loses nothing a cache could answer and make
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
+import subprocess
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -86,11 +88,11 @@ class Stack:
 
 
 @pytest.fixture
-def make_stack(tmp_path: Path, published: Published) -> Iterator[Callable[[str], Stack]]:
+def make_stack(tmp_path: Path, published: Published) -> Iterator[Callable[..., Stack]]:
     started: list[Stack] = []
 
-    def make(store: str) -> Stack:
-        env = vodpipe_env(tmp_path) | {"VODPIPE_MANIFEST_MAX_AGE": MANIFEST_MAX_AGE}
+    def make(store: str, manifest_max_age: str = MANIFEST_MAX_AGE) -> Stack:
+        env = vodpipe_env(tmp_path) | {"VODPIPE_MANIFEST_MAX_AGE": manifest_max_age}
         s3 = link = None
         if store == "s3":
             s3 = S3Server(tmp_path / "moto.log")
@@ -220,6 +222,26 @@ def test_with_the_origin_stopped_the_cached_title_is_still_served(
     assert never.headers["Retry-After"] == "5"
     assert never.headers["Content-Type"] == "application/problem+json"
     assert json.loads(never.body)["type"] == "https://vodpipe.dev/problems/origin-unavailable"
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_an_expired_manifest_is_served_stale_while_the_origin_is_down(
+    make_stack: Callable[..., Stack], published: Published, store: str
+) -> None:
+    stack = make_stack(store, manifest_max_age="1")  # the edge keeps it as long as the origin says
+    path = f"{published.prefix}/manifest.mpd"
+    assert stack.get(path).headers["X-Cache-Status"] == "MISS"
+    assert stack.origin.stop() == 0
+    seen = []
+    for _ in range(200):  # until the copy expires (1 s); each answer is the cached one
+        during = stack.get(path)
+        assert (during.status, during.body) == (200, published.files()[path])
+        seen.append(during.headers["X-Cache-Status"])
+        if seen[-1] != "HIT":
+            break
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            stack.edge.process.proc.wait(timeout=0.05)
+    assert seen[-1] == "STALE", seen  # expired, the origin unreachable: stale-if-error
 
 
 def test_a_store_outage_loses_nothing_a_cache_could_answer(
