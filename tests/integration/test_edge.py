@@ -74,10 +74,17 @@ class Stack:
     through a link that can be cut: moto keeps its objects in memory, so it must stay up)."""
 
     edge: Edge
-    origin: Server
-    origin_url: str
-    s3: S3Server | None
+    origins: list[Server]
+    origin_urls: list[str]
     store_link: TcpProxy | None
+
+    @property
+    def origin(self) -> Server:
+        return self.origins[0]
+
+    @property
+    def origin_url(self) -> str:
+        return self.origin_urls[0]
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> Any:
         return fetch(f"{self.edge.url}{path}", headers)
@@ -87,44 +94,48 @@ class Stack:
         return [e for e in self.edge.entries() if e["uri"] == path and e["upstream"] not in ("", "-")]
 
 
+def _stop_if_running(server: Server) -> None:
+    if server.proc.poll() is None:
+        server.stop()
+
+
 @pytest.fixture
 def make_stack(tmp_path: Path, published: Published) -> Iterator[Callable[..., Stack]]:
-    started: list[Stack] = []
+    cleanup = contextlib.ExitStack()  # whatever started is stopped, even if a later start fails
 
-    def make(store: str, manifest_max_age: str = MANIFEST_MAX_AGE) -> Stack:
+    def make(store: str, manifest_max_age: str = MANIFEST_MAX_AGE, origins: int = 1) -> Stack:
         env = vodpipe_env(tmp_path) | {"VODPIPE_MANIFEST_MAX_AGE": manifest_max_age}
-        s3 = link = None
+        link = None
         if store == "s3":
             s3 = S3Server(tmp_path / "moto.log")
             s3.start()
+            cleanup.callback(s3.stop)
             bucket = s3.new_store()
             for path in published.files():  # the published objects, as the job writes them
                 key = path.removeprefix("/")
                 bucket.put_file(key, published.root / key.removeprefix(published.prefix[1:] + "/"))
             link = TcpProxy(s3.port)
             link.start()
+            cleanup.callback(link.stop)
             env |= s3.env(bucket.bucket) | {
                 "VODPIPE_S3_ENDPOINT_URL": f"http://127.0.0.1:{link.port}",
                 "VODPIPE_S3_MAX_ATTEMPTS": "2",
             }
         else:
             env["VODPIPE_DATA_DIR"] = str(published.root.parents[2])
-        origin = Server(["serve", "--host", "127.0.0.1", "--port", "0", "--workers", "1"], env)
-        line = origin.wait_for("origin: serving ")
-        origin_url = line.rsplit(" at ", 1)[1].removesuffix("/media/")
-        stack = Stack(start_edge(tmp_path / "edge", [origin_url]), origin, origin_url, s3, link)
-        started.append(stack)
-        return stack
+        servers, urls = [], []
+        for _ in range(origins):
+            server = Server(["serve", "--host", "127.0.0.1", "--port", "0", "--workers", "1"], env)
+            cleanup.callback(_stop_if_running, server)
+            line = server.wait_for("origin: serving ")
+            servers.append(server)
+            urls.append(line.rsplit(" at ", 1)[1].removesuffix("/media/"))
+        edge = start_edge(tmp_path / "edge", urls)
+        cleanup.callback(edge.stop)
+        return Stack(edge, servers, urls, link)
 
-    yield make
-    for stack in started:
-        stack.edge.stop()
-        if stack.origin.proc.poll() is None:
-            stack.origin.stop()
-        if stack.store_link is not None:
-            stack.store_link.stop()
-        if stack.s3 is not None:
-            stack.s3.stop()
+    with cleanup:
+        yield make
 
 
 STORES = ["local", "s3"]
@@ -242,6 +253,22 @@ def test_an_expired_manifest_is_served_stale_while_the_origin_is_down(
         with contextlib.suppress(subprocess.TimeoutExpired):
             stack.edge.process.proc.wait(timeout=0.05)
     assert seen[-1] == "STALE", seen  # expired, the origin unreachable: stale-if-error
+
+
+def test_with_one_of_two_origins_down_the_other_answers_every_miss(
+    make_stack: Callable[..., Stack], published: Published
+) -> None:
+    stack = make_stack("local", origins=2)
+    assert stack.origins[1].stop() == 0  # the second origin is gone; the edge still names it
+    files = published.files()
+    answers = {path: stack.get(path) for path in files}
+    assert {p: (r.status, r.body) for p, r in answers.items()} == {p: (200, b) for p, b in files.items()}
+    live, dead = (url.removeprefix("http://") for url in stack.origin_urls)
+    # every miss was answered by the live origin, some after a failed try at the dead one
+    tried = [e["upstream"].split(", ") for e in stack.edge.entries()]
+    assert {addresses[-1] for addresses in tried} == {live}
+    assert [live] in tried
+    assert [dead, live] in tried
 
 
 def test_a_store_outage_loses_nothing_a_cache_could_answer(
