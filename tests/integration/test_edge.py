@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import json
 import re
 import subprocess
@@ -253,6 +254,22 @@ def test_an_expired_manifest_is_served_stale_while_the_origin_is_down(
         with contextlib.suppress(subprocess.TimeoutExpired):
             stack.edge.process.proc.wait(timeout=0.05)
     assert seen[-1] == "STALE", seen  # expired, the origin unreachable: stale-if-error
+
+
+def test_a_manifest_is_cached_once_per_accept_encoding(
+    make_stack: Callable[..., Stack], published: Published
+) -> None:
+    stack = make_stack("local")
+    path = f"{published.prefix}/manifest.mpd"
+    plain = published.files()[path]
+    for _ in range(2):  # a miss per representation, then a hit per representation
+        gzipped = stack.get(path, {"Accept-Encoding": "gzip"})
+        assert gzipped.headers["Content-Encoding"] == "gzip"
+        assert gzip.decompress(gzipped.body) == plain
+        identity = stack.get(path)
+        assert (identity.headers["Content-Encoding"], identity.body) == (None, plain)
+    statuses = [e["cache"] for e in stack.edge.entries(until=lambda lines: len(lines) == 4)]
+    assert statuses == ["MISS", "MISS", "HIT", "HIT"]  # never the gzip body to a client without gzip
 
 
 def test_with_one_of_two_origins_down_the_other_answers_every_miss(
