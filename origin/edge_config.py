@@ -16,13 +16,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from vodpipe.errors import ConfigError
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 LOG_FORMAT = "vodpipe_edge"
 ZONE = "vodpipe_edge"
@@ -224,7 +220,3 @@ http {{
     }}
 }}
 """
-
-
-def write_config(settings: EdgeSettings, path: Path) -> None:
-    path.write_text(edge_config(settings))
