@@ -1,6 +1,6 @@
-"""Real players in Debian's Chromium play the demo title through a real nginx edge
-(``vodpipe edge-config``): every media request goes through the edge's cache, and no object is
-fetched from the origin twice, however many players ask for it."""
+"""Real players in Debian's Chromium play through a real nginx edge (``vodpipe edge-config``):
+the demo title, where every media request goes through the edge's cache and no object is fetched
+from the origin twice however many players ask for it; and a title served from S3."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from player_test.browser import Playback, verdict, wait_until_playing, watch
-from tests.edge import Edge, start_edge
+from tests.edge import TITLE, Edge, start_edge
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
     from tests.conftest import DemoTitle
+    from tests.edge import Stack
 
 pytestmark = pytest.mark.integration
 PLAYERS = [("hls.js", "hls"), ("dash.js", "dash")]
@@ -51,3 +52,15 @@ def test_the_demo_title_plays_through_the_edge(
             upstream[e["uri"]] = upstream.get(e["uri"], 0) + 1
     assert upstream, "no media request reached the origin through the edge"
     assert max(upstream.values()) == 1, f"objects fetched from the origin more than once: {upstream}"
+
+
+def test_a_title_on_s3_plays_through_the_edge(
+    make_stack: Callable[..., Stack], open_page: Callable[[str], Page]
+) -> None:
+    stack = make_stack("s3")
+    page = open_page(f"{stack.edge.url}/play/{TITLE}?player=hls.js&format=hls")
+    playback = watch(page, 3, Playback([wait_until_playing(page)]))
+    assert verdict(playback, min_advance=2.0) == []
+    media = [e for e in stack.edge.entries() if e["uri"].startswith(f"/media/{TITLE}/")]
+    assert {e["status"] for e in media} <= {200, 206, 304}
+    assert any(e["uri"].endswith(".m4s") and e["upstream"] not in ("", "-") for e in media)
