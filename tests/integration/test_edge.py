@@ -10,6 +10,7 @@ import contextlib
 import gzip
 import json
 import subprocess
+import urllib.request
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
@@ -132,16 +133,38 @@ def test_an_expired_manifest_is_served_stale_while_the_origin_is_down(
     path = f"{published.prefix}/manifest.mpd"
     assert stack.get(path).headers["X-Cache-Status"] == "MISS"
     assert stack.origin.stop() == 0
-    seen = []
-    for _ in range(200):  # until the copy expires (1 s); each answer is the cached one
-        during = stack.get(path)
-        assert (during.status, during.body) == (200, published.files()[path])
-        seen.append(during.headers["X-Cache-Status"])
-        if seen[-1] != "HIT":
-            break
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            stack.edge.process.proc.wait(timeout=0.05)
+    seen = _statuses_until(stack, path, published.files()[path], lambda status: status != "HIT")
     assert seen[-1] == "STALE", seen  # expired, the origin unreachable: stale-if-error
+
+
+def test_an_expired_manifest_is_served_stale_and_refreshed_in_the_background(
+    make_stack: Callable[..., Stack], published: Published
+) -> None:
+    stack = make_stack("local", manifest_max_age="1")
+    path = f"{published.prefix}/master.m3u8"
+    body = published.files()[path]
+    assert stack.get(path).headers["X-Cache-Status"] == "MISS"
+    expired = _statuses_until(stack, path, body, lambda status: status != "HIT")
+    # the viewer got the cached copy at once while one background request refreshed it
+    assert expired[-1] in ("STALE", "UPDATING"), expired
+    refreshed = _statuses_until(stack, path, body, lambda status: status == "HIT")
+    assert set(refreshed[:-1]) <= {"UPDATING", "STALE"}, refreshed
+    waited = [e["cache"] for e in stack.edge.entries() if e["cache"] in ("EXPIRED", "REVALIDATED")]
+    assert waited == []  # no viewer waited on the origin for a refresh
+
+
+def _statuses_until(stack: Stack, path: str, body: bytes, done: Callable[[str], bool]) -> list[str]:
+    """X-Cache-Status of repeated GETs (every one 200 with ``body``) until ``done`` holds for one."""
+    seen: list[str] = []
+    for _ in range(200):
+        answer = stack.get(path)
+        assert (answer.status, answer.body) == (200, body)
+        seen.append(answer.headers["X-Cache-Status"])
+        if done(seen[-1]):
+            return seen
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            stack.edge.process.proc.wait(timeout=0.05)  # a pause that also notices nginx dying
+    raise AssertionError(f"no such answer in {len(seen)} requests: {seen}")
 
 
 def test_a_manifest_is_cached_once_per_accept_encoding(
@@ -158,6 +181,21 @@ def test_a_manifest_is_cached_once_per_accept_encoding(
         assert (identity.headers["Content-Encoding"], identity.body) == (None, plain)
     statuses = [e["cache"] for e in stack.edge.entries(until=lambda lines: len(lines) == 4)]
     assert statuses == ["MISS", "MISS", "HIT", "HIT"]  # never the gzip body to a client without gzip
+
+
+def test_a_cors_preflight_passes_through_to_the_origin(
+    make_stack: Callable[..., Stack], published: Published
+) -> None:
+    stack = make_stack("local")
+    request = urllib.request.Request(f"{stack.edge.url}{published.segment(1)}", method="OPTIONS")
+    request.add_header("Origin", "https://player.example")
+    request.add_header("Access-Control-Request-Headers", "range")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 204
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+        assert "Range" in response.headers["Access-Control-Allow-Headers"]
+    (entry,) = stack.edge.entries(until=lambda lines: len(lines) == 1)
+    assert (entry["method"], entry["cache"]) == ("OPTIONS", "")  # asked of the origin, never cached
 
 
 def test_with_one_of_two_origins_down_the_other_answers_every_miss(
