@@ -85,9 +85,8 @@ async def _signed_manifest(request: web.Request, key: str, grant: Grant, now: fl
     rendered = signing.template(key, identity.etag, body).render(grant)
     # The body depends on the query, so the object's ETag and validators do not describe it.
     max_age = request.app[POLICY_KEY].manifest_max_age
-    response = web.Response(
-        body=rendered, headers={"Content-Type": kind.content_type, **_private(grant, now, max_age)}
-    )
+    headers = {"Content-Type": kind.content_type, "Vary": "Accept-Encoding", **_private(grant, now, max_age)}
+    response = web.Response(body=rendered, headers=headers)
     response.enable_compression()  # per request, from Accept-Encoding: the body is per viewer
     return response
 

@@ -165,6 +165,7 @@ async def test_a_signed_manifest_is_private_and_compressed_per_request(client: C
     assert response.headers["Cache-Control"] == "private, max-age=10"  # the manifest max-age, < 600 s left
     assert response.headers["CDN-Cache-Control"] == "no-store"
     assert response.headers["Content-Encoding"] == "gzip"
+    assert response.headers["Vary"] == "Accept-Encoding"
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     body = await response.read()  # aiohttp's client has decoded it
     assert body.count(GRANT.query.encode()) == 3
