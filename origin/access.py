@@ -73,12 +73,19 @@ class AccessPolicies:
         self._known: OrderedDict[str, tuple[bool, float]] = OrderedDict()  # title -> (answer, when)
         self._loads = Coalescer[bool]()
 
-    async def requires_signature(self, title: str) -> bool:
+    def known(self, title: str) -> bool | None:
+        """The fresh answer for ``title`` from memory, if there is one: the hot path, no await."""
         if self.require_all:
             return True
         known = self._known.get(title)
         if known is not None and self.clock() - known[1] < self.ttl:
-            return known[0]  # the hot path: no store call, no thread hop
+            return known[0]
+        return None
+
+    async def requires_signature(self, title: str) -> bool:
+        answer = self.known(title)
+        if answer is not None:
+            return answer
         return await self._loads.run(title, lambda: self._refresh(title))
 
     async def _refresh(self, title: str) -> bool:

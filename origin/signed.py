@@ -16,6 +16,7 @@ checks signatures itself may cache them; that is its configuration, not the orig
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -91,15 +92,23 @@ async def _signed_manifest(request: web.Request, key: str, grant: Grant, now: fl
     return response
 
 
+# The title of a /media/ path, when it is a plain name (as origin.paths requires of every segment).
+_TITLE = re.compile(r"/media/([A-Za-z0-9_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*)/")
+
+
 @web.middleware
 async def signed_url_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if not request.path.startswith("/media/") or request.method == "OPTIONS":
-        return await handler(request)
-    key = media_key(request.raw_path)  # an unsafe path is a 404 before anything else
+    match = _TITLE.match(request.raw_path)
+    if match is None or request.method == "OPTIONS":
+        return await handler(request)  # not a title's media: served, or refused, as before
     signing = request.app[SIGNING_KEY]
-    title = key.split("/", 2)[1]
-    if not await signing.policies.requires_signature(title):
+    title = match.group(1)
+    required = signing.policies.known(title)  # a title seen in the last seconds: no await
+    if required is None:
+        required = await signing.policies.requires_signature(title)
+    if not required:
         return await handler(request)
+    key = media_key(request.raw_path)  # an unsafe path is a 404 before the signature is looked at
     if signing.key is None:
         raise SigningKeyMissingError(
             f"title {title!r} needs signed URLs and this origin has no VODPIPE_URL_SIGNING_KEY"
