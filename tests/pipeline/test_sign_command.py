@@ -8,9 +8,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from ingest.catalog import TitleRecord
+from ingest.service import IngestOutcome
+from origin.access import access_key, read_signed_urls
 from origin.signing import verify
 from pipeline import cli
 from pipeline.settings import Settings
+from storage.local import LocalStore
 from vodpipe.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -93,3 +97,29 @@ def test_the_signing_key_is_secret_and_long_enough() -> None:
         Settings.from_env({"VODPIPE_URL_SIGNING_KEY": "short"})
     assert "short" not in e.value.message
     assert Settings.from_env({"VODPIPE_SIGNED_URLS": "1"}).signed_urls is True
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [([], None), (["--signed-urls"], True), (["--no-signed-urls"], False)],
+    ids=["unchanged", "signed", "opened"],
+)
+def test_ingest_records_the_choice_even_for_bytes_already_published(
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    flags: list[str],
+    expected: bool | None,
+) -> None:
+    """The record is written before the job (which publishes) runs, and also when nothing is to run."""
+    record = TitleRecord("t", "published", "masters/t/x.mp4", "x", "m.mp4", {}, published_version="v1")
+    monkeypatch.setattr(cli, "ingest_master", lambda *args: IngestOutcome(record, is_new=False))
+    status, out, _ = run(capsys, "ingest", str(tmp_path / "m.mp4"), "--title", "t", *flags)
+    assert status == 0
+    assert "media/t/v1/master.m3u8" in out
+    store = LocalStore(tmp_path)
+    if expected is None:
+        assert not store.exists(access_key("t"))
+    else:
+        assert read_signed_urls(store, "t") is expected
