@@ -7,8 +7,9 @@ read) and apart from the catalog record (which jobs rewrite all the time) as
 published, so no moment exists in which its media are served unsigned. No record: served as today.
 
 The origin asks the store at most once per title per ``ttl`` seconds (coalesced, in the thread
-pool) and answers every other request from memory, so a title switched to signed is refused
-unsigned within ``ttl``. If the store fails, the last answer known is kept; with none, the request
+pool) and answers every other request from memory; an answer older than ``ttl`` is still given
+while it is read again in the background, so a title switched to signed is refused unsigned
+within about ``ttl``. If the store fails, the last answer known is kept; with none, the request
 fails (503), never served open.
 """
 
@@ -72,6 +73,7 @@ class AccessPolicies:
         self.clock = clock
         self._known: OrderedDict[str, tuple[bool, float]] = OrderedDict()  # title -> (answer, when)
         self._loads = Coalescer[bool]()
+        self.refreshing: set[asyncio.Future[bool]] = set()  # background re-reads in flight
 
     def known(self, title: str) -> bool | None:
         """The fresh answer for ``title`` from memory, if there is one: the hot path, no await."""
@@ -86,7 +88,20 @@ class AccessPolicies:
         answer = self.known(title)
         if answer is not None:
             return answer
-        return await self._loads.run(title, lambda: self._refresh(title))
+        stale = self._known.get(title)
+        if stale is None:  # never asked: wait for the store
+            return await self._loads.run(title, lambda: self._refresh(title))
+        # Asked before: answer as before and re-read in the background, so no request waits on
+        # the store (nor on its retries while it is down).
+        task = asyncio.ensure_future(self._loads.run(title, lambda: self._refresh(title)))
+        self.refreshing.add(task)
+        task.add_done_callback(self._settled)
+        return stale[0]
+
+    def _settled(self, task: asyncio.Future[bool]) -> None:
+        self.refreshing.discard(task)
+        if not task.cancelled():
+            task.exception()  # read, so a failed re-read (retried later) is never logged as lost
 
     async def _refresh(self, title: str) -> bool:
         try:
@@ -94,9 +109,9 @@ class AccessPolicies:
                 None, read_signed_urls, self.store, title
             )
         except StorageError:
-            if (known := self._known.get(title)) is not None:
-                return known[0]  # the store is down: keep what we knew (stale-if-error)
-            raise
+            if (known := self._known.get(title)) is None:
+                raise
+            answer = known[0]  # the store is down: keep what we knew, and try again in ttl seconds
         self._known[title] = (answer, self.clock())
         self._known.move_to_end(title)
         while len(self._known) > self.limit:

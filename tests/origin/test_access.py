@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -75,6 +76,9 @@ async def test_answers_are_cached_for_the_ttl_then_read_again(store: FlakyStore)
     assert await policies.requires_signature("t") is False  # still the cached answer
     assert store.reads == 1
     clock.now += 0.1
+    assert await policies.requires_signature("t") is False  # stale: answered, and read again
+    await asyncio.gather(*policies.refreshing)
+    assert store.reads == 2
     assert await policies.requires_signature("t") is True
     assert store.reads == 2
 
@@ -87,13 +91,14 @@ async def test_a_store_outage_keeps_the_last_answer_and_refuses_an_unknown_title
     store.down = True
     clock.now += 60
     assert await policies.requires_signature("t") is True
+    await asyncio.gather(*policies.refreshing)  # failed, and kept the answer
+    assert await policies.requires_signature("t") is True
+    assert store.reads == 2  # not read again until another ttl has passed
     with pytest.raises(StoreUnavailableError):
         await policies.requires_signature("never-seen")
 
 
 async def test_concurrent_lookups_of_one_title_make_one_store_read(store: FlakyStore) -> None:
-    import asyncio
-
     policies = AccessPolicies(store)
     answers: list[Any] = await asyncio.gather(*(policies.requires_signature("t") for _ in range(20)))
     assert answers == [False] * 20
@@ -104,7 +109,7 @@ async def test_the_cache_is_bounded(store: FlakyStore) -> None:
     policies = AccessPolicies(store, limit=3)
     for title in "abcde":
         await policies.requires_signature(title)
-    await policies.requires_signature("a")  # the oldest were dropped: read again
+    await policies.requires_signature("a")  # the oldest were dropped: read again, waited for
     assert store.reads == 6
 
 
