@@ -92,18 +92,19 @@ _URI_ATTR = re.compile(rb'(?<=[:,])URI="([^"]*)"')  # RFC 8216bis §4.2: quoted-
 
 
 def hls_template(data: bytes, path: str) -> Template:
-    """An HLS playlist at ``path`` (the request's), cut where queries go."""
+    """An HLS playlist at ``path`` (the request's), cut where queries go. RFC 8216bis §4.1 makes
+    playlists UTF-8; bytes that are not still get the query, never an error."""
     cuts: list[tuple[int, Slot]] = []
     for line in _LINE.finditer(data):
         text = line.group()
         if text.startswith(b"#EXT"):
             for attr in _URI_ATTR.finditer(text):
-                slot = _slot(path, attr.group(1).decode())
+                slot = _slot(path, attr.group(1).decode(errors="replace"))
                 at = line.start()
                 if slot is not None:
                     cuts.append((_uri_end(data, at + attr.start(1), at + attr.end(1)), slot))
         elif text.strip() and not text.startswith(b"#"):
-            slot = _slot(path, text.decode())
+            slot = _slot(path, text.decode(errors="replace"))
             if slot is not None:
                 cuts.append((_uri_end(data, line.start(), line.end()), slot))
     return _cut(data, cuts, xml=False)

@@ -130,3 +130,9 @@ def test_a_base_url_folder_moves_what_the_prefix_is_checked_against() -> None:
 def test_an_mpd_that_is_not_xml_is_refused() -> None:
     with pytest.raises(PackagingError, match="not well-formed XML"):
         dash_template(b"<MPD><Period></MPD>", "/media/demo/v1/manifest.mpd")
+
+
+def test_a_playlist_that_is_not_utf8_still_gets_queries() -> None:
+    playlist = b"#EXTM3U\n#EXTINF:4,\nseg-\xff.m4s\n"
+    out = hls_template(playlist, "/media/demo/v1/index.m3u8").render(GRANT)
+    assert out == playlist.replace(b".m4s", f".m4s?{Q}".encode())
