@@ -100,8 +100,11 @@ def sign_url(key: bytes, url: str, ttl: int, now: float, prefix: str | None = No
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"not an http(s) URL: {url!r}")
-    chosen = check_prefix(prefix) if prefix is not None else title_prefix(parts.path)
-    if not (parts.path.startswith(chosen) or _PLAY.fullmatch(parts.path)):
+    title = title_prefix(parts.path)
+    chosen = check_prefix(prefix) if prefix is not None else title
+    # A page's media are its title's: a prefix inside the title (a version, a rendition) will do.
+    covered = chosen.startswith(title) if _PLAY.fullmatch(parts.path) else parts.path.startswith(chosen)
+    if not covered:
         raise ConfigError(f"the prefix {chosen} does not cover {parts.path}")
     grant = sign(key, chosen, int(now) + ttl)
     kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in FIELDS]

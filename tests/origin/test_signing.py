@@ -159,8 +159,19 @@ def test_sign_url_for_the_player_page_signs_the_titles_media() -> None:
         ("http://h/media/demo/v1/master.m3u8", 0, None, "--ttl must be 1 to"),
         ("http://h/media/demo/v1/master.m3u8", 60, "/media/other/", "does not cover"),
         ("http://h/media/demo/v1/master.m3u8", 60, "/media/", "a signed prefix is /media/TITLE/"),
+        ("http://h/play/demo", 60, "/media/other/", "does not cover /play/demo"),
     ],
-    ids=["keys", "media-root", "no-slash", "ftp", "relative", "ttl-zero", "prefix-elsewhere", "prefix-all"],
+    ids=[
+        "keys",
+        "media-root",
+        "no-slash",
+        "ftp",
+        "relative",
+        "ttl-zero",
+        "prefix-elsewhere",
+        "prefix-all",
+        "page",
+    ],
 )
 def test_sign_url_refuses_what_it_cannot_sign(url: str, ttl: int, prefix: str | None, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
