@@ -15,7 +15,7 @@ live at the edge for the origin's browser ``max-age``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from vodpipe.errors import ConfigError
@@ -29,7 +29,6 @@ RETRY_AFTER = 5  # seconds, as the origin's own 503s (RFC 9110 §10.2.3)
 
 _SIZE = re.compile(r"[1-9][0-9]*[kKmMgG]?")
 _TIME = re.compile(r"[1-9][0-9]*(ms|s|m|h|d|w|M|y)?")
-_ARG = re.compile(r"[A-Za-z0-9_]+")
 _LISTEN = re.compile(r"(?:(?P<host>[0-9.]+|\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):)?(?P<port>[0-9]{1,5})")
 
 
@@ -39,9 +38,7 @@ class EdgeSettings:
 
     ``run_dir`` puts the pid file, error log, access log and temporary files under one folder, so
     that nginx can run without root (tests, a user's machine); without it, nginx's packaged
-    defaults apply. ``cache_key_args`` are query arguments that select a different object
-    (the arguments of a signed URL): every other argument (CMCD, cache busters) is left out of
-    the cache key, so it cannot fragment the cache.
+    defaults apply.
     """
 
     origins: tuple[str, ...]
@@ -54,7 +51,6 @@ class EdgeSettings:
     run_dir: str | None = None
     access_log: str | None = None
     user: str | None = None
-    cache_key_args: tuple[str, ...] = field(default=())
 
 
 def upstream_server(url: str) -> str:
@@ -85,9 +81,6 @@ def _check(settings: EdgeSettings) -> None:
         raise ConfigError(f"--listen {settings.listen!r} must be PORT or HOST:PORT")
     if not (settings.workers == "auto" or (settings.workers.isdigit() and int(settings.workers) > 0)):
         raise ConfigError(f"--workers {settings.workers!r} must be a positive number or auto")
-    for arg in settings.cache_key_args:
-        if not _ARG.fullmatch(arg):
-            raise ConfigError(f"--cache-key-arg {arg!r} must be a query argument name (letters, digits, _)")
     for path in (settings.cache_dir, settings.run_dir, settings.access_log):
         if path is not None and (not path.startswith("/") or any(c in path for c in " ;{}'\"\\")):
             raise ConfigError(f"{path!r} must be an absolute path without spaces, quotes or ;{{}}")
@@ -108,14 +101,6 @@ def _temp_paths(run_dir: str | None) -> str:
         return ""
     kinds = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     return "".join(f"    {kind}_temp_path {run_dir}/{kind}_temp;\n" for kind in kinds)
-
-
-def _cache_key(args: tuple[str, ...]) -> str:
-    # The path as the client sent it (not nginx's decoded, slash-merged $uri), which is exactly
-    # what proxy_pass forwards and what the origin maps to a key: a request the origin refuses
-    # (say /media/t/v1/seg%2D1.m4s, a 404) can never be stored under a real object's key.
-    extra = "&".join(f"{arg}=$arg_{arg}" for arg in args)
-    return f'"$edge_path?{extra}"' if extra else "$edge_path"
 
 
 def _headers(indent: str, *extra: str) -> str:
@@ -160,7 +145,12 @@ http {{
         '"upstream_status":"$upstream_status","upstream_ms":"$upstream_response_time"}}';
     access_log {access_log} {LOG_FORMAT};
 
-    # The raw request path without its query: the cache key (see edge_config.py).
+    # The cache key: the path as the client sent it, without its query. Not nginx's decoded,
+    # slash-merged $uri: the raw path is what proxy_pass forwards and what the origin maps to a
+    # key, so a request the origin refuses (/media/t/v1/seg%2D1.m4s: 404) is never stored under a
+    # real object's key. The query (CMCD, cache busters) must not fragment the cache; signed URLs
+    # are safe without it, as the origin answers them Cache-Control: private, which nginx never
+    # stores, so every signed request is checked by the origin.
     map $request_uri $edge_path {{
         ~^(?<path>[^?]*) $path;
     }}
@@ -188,7 +178,7 @@ http {{
         location /media/ {{
             proxy_pass http://{UPSTREAM};
             proxy_cache {ZONE};
-            proxy_cache_key {_cache_key(settings.cache_key_args)};
+            proxy_cache_key $edge_path;
             # Lifetimes come from the origin's Cache-Control alone (no *_cache_valid override).
             proxy_cache_revalidate on;  # an expired manifest is revalidated with its ETag (304)
             # N viewers missing one object at once make one origin request; the rest wait.

@@ -26,7 +26,6 @@ def cmd_edge_config(settings: Settings, args: argparse.Namespace) -> int:
         run_dir=args.run_dir,
         access_log=args.access_log,
         user=args.user,
-        cache_key_args=tuple(args.cache_key_arg or ()),
     )
     text = edge_config(edge)  # raises ConfigError before anything is written
     if args.output in (None, "-"):
@@ -59,11 +58,5 @@ def add_edge_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument("--access-log", help="JSON access log (default: RUN_DIR/access.log or /var/log/nginx/)")
     p.add_argument("--user", help="user the nginx workers run as when started by root")
-    p.add_argument(
-        "--cache-key-arg",
-        action="append",
-        metavar="NAME",
-        help="a query argument that selects a different object (signed URLs); repeat for several",
-    )
     p.add_argument("-o", "--output", help="file to write (default: stdout)")
     p.set_defaults(func=cmd_edge_config)

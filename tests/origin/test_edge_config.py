@@ -51,11 +51,6 @@ def test_the_cache_key_is_the_raw_path_without_the_query() -> None:
     assert "map $request_uri $edge_path {\n        ~^(?<path>[^?]*) $path;" in text
 
 
-def test_named_query_arguments_join_the_cache_key() -> None:
-    media = _media_location(edge_config(EdgeSettings(ORIGINS, cache_key_args=("exp", "sig"))))
-    assert 'proxy_cache_key "$edge_path?exp=$arg_exp&sig=$arg_sig";' in media
-
-
 def test_a_ranged_miss_asks_the_origin_for_the_whole_object() -> None:
     media = _media_location(edge_config(EdgeSettings(ORIGINS)))
     assert 'proxy_set_header Range "";' in media
@@ -119,13 +114,12 @@ def test_upstream_server(url: str, server: str) -> None:
         (EdgeSettings(ORIGINS, listen="0"), "--listen '0'"),
         (EdgeSettings(ORIGINS, listen="a b:80"), "--listen 'a b:80'"),
         (EdgeSettings(ORIGINS, workers="0"), "--workers '0'"),
-        (EdgeSettings(ORIGINS, cache_key_args=("a;b",)), "--cache-key-arg 'a;b'"),
         (EdgeSettings(ORIGINS, cache_dir="cache"), "'cache' must be an absolute path"),
         (EdgeSettings(ORIGINS, run_dir="/tmp/a;b"), "'/tmp/a;b' must be an absolute path"),
     ],
     ids=[
         "no-origin", "https", "path", "port", "size", "inactive", "listen-zero", "listen-space",
-        "workers", "key-arg", "relative-cache", "semicolon",
+        "workers", "relative-cache", "semicolon",
     ],
 )  # fmt: skip
 def test_bad_settings_are_one_line_errors(settings: EdgeSettings, message: str) -> None:
@@ -139,9 +133,8 @@ def test_nginx_accepts_the_generated_configuration(tmp_path: Path) -> None:
     if exe is None:
         pytest.fail("nginx is not installed (apt-get install nginx; see .ci/run)")
     settings = EdgeSettings(
-        ORIGINS, listen="127.0.0.1:18080", cache_dir=str(tmp_path / "cache"), run_dir=str(tmp_path),
-        cache_key_args=("exp", "sig"),
-    )  # fmt: skip
+        ORIGINS, listen="127.0.0.1:18080", cache_dir=str(tmp_path / "cache"), run_dir=str(tmp_path)
+    )
     conf = tmp_path / "nginx.conf"
     conf.write_text(edge_config(settings))
     done = subprocess.run([exe, "-t", "-c", str(conf), "-p", str(tmp_path)], capture_output=True, text=True)

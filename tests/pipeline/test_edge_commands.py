@@ -15,14 +15,9 @@ if TYPE_CHECKING:
 
 def test_prints_the_configuration_of_the_settings_given(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["edge-config", "--origin", "http://10.0.0.1:8000", "--origin", "http://10.0.0.2:8000"]
-    argv += ["--listen", "9090", "--max-size", "2g", "--cache-key-arg", "sig"]
+    argv += ["--listen", "9090", "--max-size", "2g"]
     assert cli.main(argv) == 0
-    expected = EdgeSettings(
-        ("http://10.0.0.1:8000", "http://10.0.0.2:8000"),
-        listen="9090",
-        max_size="2g",
-        cache_key_args=("sig",),
-    )
+    expected = EdgeSettings(("http://10.0.0.1:8000", "http://10.0.0.2:8000"), listen="9090", max_size="2g")
     assert capsys.readouterr().out == edge_config(expected)
 
 
