@@ -162,8 +162,12 @@ def make_stack(tmp_path: Path, published: Published) -> Iterator[Callable[..., S
 
     cleanup = contextlib.ExitStack()  # whatever started is stopped, even if a later start fails
 
-    def make(store: str, manifest_max_age: str = MANIFEST_MAX_AGE, origins: int = 1) -> Stack:
+    def make(
+        store: str, manifest_max_age: str = MANIFEST_MAX_AGE, origins: int = 1, **settings: str
+    ) -> Stack:
+        """``settings``: more ``VODPIPE_*`` variables for the origins (``url_signing_key=...``)."""
         env = vodpipe_env(tmp_path) | {"VODPIPE_MANIFEST_MAX_AGE": manifest_max_age}
+        env |= {f"VODPIPE_{name.upper()}": value for name, value in settings.items()}
         link = None
         if store == "s3":
             s3 = S3Server(tmp_path / "moto.log")

@@ -10,6 +10,7 @@ import contextlib
 import gzip
 import json
 import subprocess
+import time
 import urllib.request
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -17,6 +18,7 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 
+from origin.signing import sign_url
 from tests.processes import fetch
 
 if TYPE_CHECKING:
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.integration
 CLIENTS = 200
+SIGNING_KEY = "an-edge-test-signing-key-of-32-bytes-or-more"
 
 
 STORES = ["local", "s3"]
@@ -181,6 +184,29 @@ def test_a_manifest_is_cached_once_per_accept_encoding(
         assert (identity.headers["Content-Encoding"], identity.body) == (None, plain)
     statuses = [e["cache"] for e in stack.edge.entries(until=lambda lines: len(lines) == 4)]
     assert statuses == ["MISS", "MISS", "HIT", "HIT"]  # never the gzip body to a client without gzip
+
+
+def test_a_signed_title_is_never_answered_from_the_edge_cache(
+    make_stack: Callable[..., Stack], published: Published
+) -> None:
+    stack = make_stack("local", url_signing_key=SIGNING_KEY, signed_urls="1")  # every title signed
+    path = f"{published.prefix}/master.m3u8"
+    segment = published.segment(1)
+    for url in (path, segment):
+        signed = sign_url(SIGNING_KEY.encode(), f"{stack.edge.url}{url}", 600, time.time())
+        for _ in range(2):  # a signed answer is private: never stored, so the origin checks each one
+            answer = fetch(signed)
+            assert (answer.status, answer.headers["X-Cache-Status"]) == (200, "MISS")
+            assert answer.headers["Cache-Control"].startswith("private, ")
+        unsigned = stack.get(url)  # after a signed one: still refused, not the signed one's body
+        assert (unsigned.status, unsigned.headers["X-Cache-Status"]) == (403, "MISS")
+        assert json.loads(unsigned.body)["type"] == "https://vodpipe.dev/problems/signed-url"
+        forged = fetch(signed[:-4] + "AAAA")
+        assert (forged.status, forged.headers["X-Cache-Status"]) == (403, "MISS")
+    assert (
+        fetch(sign_url(SIGNING_KEY.encode(), f"{stack.edge.url}{segment}", 600, time.time())).body
+        == (published.files()[segment])
+    )
 
 
 def test_a_cors_preflight_passes_through_to_the_origin(
