@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from encoder.ladder import AudioSettings, PlannedRung
 
+SVTAV1_MAX_LP = 6
 VIDEO_TIMESCALE = 90_000  # exact for 23.976, 24, 25, 29.97, 30, 50, 59.94 and 60 fps
 # Fragmented MP4 that the packager re-cuts: an empty moov, a fragment per keyframe, and
 # signed composition offsets so that presentation starts at decode time 0 without edit lists.
@@ -183,7 +184,9 @@ def _svtav1_options(job: EncodeJob, rung: PlannedRung, gop: int) -> dict[str, An
         f"overshoot-pct={overshoot}",
     ]
     if job.threads:
-        params.append(f"lp={job.threads}")
+        # lp is a level of parallelism from 0 (auto) to 6 in SVT-AV1 3 and later, not a thread
+        # count (it warns and takes 6 above that); fewer threads, a lower level.
+        params.append(f"lp={min(SVTAV1_MAX_LP, job.threads)}")
     return {
         "c:v": "libsvtav1",
         "preset": job.av1_preset,
