@@ -16,6 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from encoder.ladder import CODECS
 from ingest.auth import ApiKeys
 from vodpipe.errors import ConfigError
 
@@ -88,6 +89,21 @@ def _bitrate(value: str) -> int:
     if not 1_000 <= rate <= 1_000_000_000:
         raise ValueError("must be a bit rate from 1000 to 1000000000 bits per second")
     return rate
+
+
+def parse_codecs(value: str) -> tuple[str, ...]:
+    """``h264,av1`` as a tuple of known codecs, repeats dropped."""
+    codecs = tuple(dict.fromkeys(c.strip() for c in value.split(",") if c.strip()))
+    if not codecs or any(c not in CODECS for c in codecs):
+        raise ValueError(f"must be a comma-separated list of {', '.join(CODECS)}")
+    return codecs
+
+
+def _factor(value: str) -> float:
+    factor = float(value)
+    if not 0.1 <= factor <= 2:
+        raise ValueError("must be a number from 0.1 to 2")
+    return factor
 
 
 def _nonnegative(value: str) -> int:
@@ -174,6 +190,11 @@ def _setting(default: T, parse: Callable[[str], Any], doc: str, *, secret: bool 
 class Settings:
     data_dir: Path = _setting(Path("var"), Path, "Root of the local object store (embedded default).")
     ladder: Path | None = _setting(None, Path, "TOML file replacing the default bitrate ladder.")
+    video_codecs: tuple[str, ...] = _setting(
+        ("h264",), parse_codecs, "Video codecs of the ladder: `h264`, `av1`, `hevc`, comma-separated."
+    )
+    av1_bitrate_factor: float = _setting(0.6, _factor, "An AV1 rung's bitrate over its H.264 twin's.")
+    hevc_bitrate_factor: float = _setting(0.75, _factor, "An HEVC rung's bitrate over its H.264 twin's.")
     segment_seconds: Fraction = _setting(Fraction(4), _fraction, "Target segment duration, seconds.")
     start_bitrate: int = _setting(
         2_000_000, _bitrate, "HLS: list first (players start there) the variant nearest this b/s."
@@ -306,7 +327,8 @@ def settings_table() -> str:
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for f in fields(Settings):
         setting: Setting = f.metadata["setting"]
-        default = "*unset*" if f.default is None else f"`{f.default}`"
+        shown = ",".join(f.default) if isinstance(f.default, tuple) else f.default
+        default = "*unset*" if f.default is None else f"`{shown}`"
         rows.append(f"| `{PREFIX}{f.name.upper()}` | {default} | {setting.doc} |")
     return "\n".join(rows)
 
