@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,8 +82,36 @@ def test_a_stat_line_gives_the_parent_and_the_cpu_ticks() -> None:
     assert stat_cpu_ticks(line) == (4241, 155)
 
 
-def test_cpu_seconds_of_this_process_match_its_own_account() -> None:
-    mine = os.times()
-    measured = cpu_seconds(os.getpid())
-    assert measured >= 0
-    assert abs(measured - (mine.user + mine.system)) < 0.5  # ticks of 10 ms, and this call's own
+BURN = (
+    "x = 0\n"
+    "for i in range(4 * 10**6): x += i\n"
+    "import os, sys\n"
+    "t = os.times()\n"
+    "print(t.user + t.system, flush=True)\n"
+    "sys.stdin.read()\n"
+)
+PARENT = (
+    "import subprocess, sys\n"
+    f"g = subprocess.Popen([sys.executable, '-c', {BURN!r}], stdout=subprocess.PIPE, text=True)\n"
+    "print(g.stdout.readline(), end='', flush=True)\n"
+    "sys.stdin.read()\n"
+    "g.wait()\n"
+)
+
+
+def test_cpu_seconds_count_the_live_descendants() -> None:
+    """A supervisor that does nothing and a worker that burns CPU: the worker's time is counted."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert parent.stdout is not None
+    assert parent.stdin is not None
+    try:
+        burned = float(parent.stdout.readline())  # the worker's own account, then it waits
+        measured = cpu_seconds(parent.pid)
+    finally:
+        parent.stdin.close()
+        parent.wait(timeout=30)
+        parent.stdout.close()
+    assert burned > 0
+    assert burned <= measured < burned + 1.0  # plus the idle supervisor's start-up
