@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from drm.license import add_license_routes
+from origin.cors import CORS_HEADERS
 from origin.hot import HotCache
-from origin.media import CORS_HEADERS, SOURCE_KEY, STORE_KEY, preflight, serve_media
+from origin.media import SOURCE_KEY, STORE_KEY, preflight, serve_media
 from origin.play import ASSETS_KEY, PlayerAssets, play_asset, play_page
 from origin.problems import POLICY_KEY, problem_middleware
 from origin.signed import SIGNING_KEY, UrlSigning, signed_url_middleware

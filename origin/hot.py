@@ -16,7 +16,9 @@ from email.utils import format_datetime
 from typing import TYPE_CHECKING
 
 import brotli
+from multidict import CIMultiDict, CIMultiDictProxy
 
+from origin.cors import CORS_HEADERS
 from origin.negotiation import IDENTITY
 
 if TYPE_CHECKING:
@@ -49,12 +51,17 @@ def holds(kind: Kind, size: int) -> bool:
 
 @dataclass(frozen=True)
 class Representation:
-    """One coding of an object: its strong ETag, its body when held, its prebuilt headers."""
+    """One coding of an object: its strong ETag, its body when held, its prebuilt headers.
+
+    ``hit`` is what a whole-object 200 sends, CORS included, as the case-insensitive multidict
+    aiohttp keeps: a response copies it (a C-level copy) instead of building its fields per request.
+    """
 
     etag: str
     body: bytes | None
     headers: Mapping[str, str]  # what 200/206 send, less Date, Content-Length, Content-Range
     not_modified: Mapping[str, str]  # what 304 sends, less Date
+    hit: CIMultiDictProxy[str]  # ``headers`` and CORS; aiohttp adds Date, Content-Length, Server
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,8 @@ def build_entry(
         not_modified = {"ETag": etag, **common}
         extra = {"Accept-Ranges": "bytes"} if coding == IDENTITY else {"Content-Encoding": coding}
         headers = {"Content-Type": kind.content_type, **not_modified, **extra}
-        representations[coding] = Representation(etag, body, headers, not_modified)
+        hit = CIMultiDictProxy(CIMultiDict({**headers, **CORS_HEADERS}))
+        representations[coding] = Representation(etag, body, headers, not_modified, hit)
     codings = (*(c for c in ENCODERS if c in bodies), IDENTITY)
     return HotEntry(info.key, kind, info.size, info.last_modified, path, representations, codings)
 

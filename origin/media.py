@@ -12,37 +12,28 @@ import functools
 import time
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from origin.conditional import Outcome, evaluate, range_applies
+from origin.cors import PREFLIGHT_HEADERS
 from origin.fields import request_fields
 from origin.kinds import classify
 from origin.negotiation import IDENTITY, choose_coding, parse_accept_encoding
 from origin.paths import media_key
 from origin.ranges import ByteRange, parse_range
 from origin.relay import StoreSlice
+from origin.sendfile import FileSlice
 from origin.source import ObjectSource
-from storage.base import STREAM_CHUNK, ObjectStore
+from storage.base import ObjectStore
 from vodpipe.errors import VodpipeError
 
 if TYPE_CHECKING:
-    from aiohttp.abc import AbstractStreamWriter
-
     from origin.hot import HotEntry
 
 STORE_KEY = web.AppKey("store", ObjectStore)
 SOURCE_KEY = web.AppKey("source", ObjectSource)
-CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "Content-Length, Content-Range, ETag, Accept-Ranges, Date, Age",
-}
-PREFLIGHT_HEADERS = {
-    "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
-    "Access-Control-Allow-Headers": "Range, If-None-Match, If-Modified-Since, If-Range, Authorization",
-    "Access-Control-Max-Age": "86400",
-}
 
 
 class PreconditionFailed(VodpipeError):
@@ -54,37 +45,6 @@ class PreconditionFailed(VodpipeError):
 class MethodNotAllowed(web.HTTPMethodNotAllowed):
     def __init__(self, method: str) -> None:
         super().__init__(method, ["GET", "HEAD", "OPTIONS"], text=f"{method} is not allowed here")
-
-
-class FileSlice(web.StreamResponse):
-    """A byte range of an open local file, sent with ``loop.sendfile`` (zero-copy where the OS can)."""
-
-    def __init__(self, file: BinaryIO, byte_range: ByteRange, status: int, headers: dict[str, str]) -> None:
-        super().__init__(status=status, headers=headers)
-        self._file = file
-        self._range = byte_range
-        self.content_length = byte_range.length
-
-    async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
-        with self._file as f:
-            writer = await super().prepare(request)
-            if request.method == "HEAD" or self._range.length == 0:
-                await super().write_eof()
-                return writer
-            loop = asyncio.get_running_loop()
-            transport = request.transport
-            if transport is None:
-                raise ConnectionResetError("connection lost")
-            try:
-                await loop.sendfile(transport, f, self._range.start, self._range.length)
-            except NotImplementedError:  # TLS transports, uvloop: copy through the writer instead
-                f.seek(self._range.start)
-                left = self._range.length
-                while left > 0 and (chunk := f.read(min(left, STREAM_CHUNK))):
-                    await self.write(chunk)  # waits for the client to drain: one chunk in memory
-                    left -= len(chunk)
-        await super().write_eof()
-        return writer
 
 
 def preflight() -> web.Response:
@@ -114,7 +74,58 @@ async def _entry(source: ObjectSource, key: str) -> HotEntry:
     return entry if entry is not None else await source.load(key, classify(key))
 
 
+# Request fields that take a request off the fast path: a range (RFC 9110 §14.2) or a
+# precondition (§13.1). istr constants: multidict looks them up without case-folding again.
+_NOT_FAST = (
+    hdrs.RANGE,
+    hdrs.IF_MATCH,
+    hdrs.IF_NONE_MATCH,
+    hdrs.IF_MODIFIED_SINCE,
+    hdrs.IF_UNMODIFIED_SINCE,
+    hdrs.IF_RANGE,
+)
+
+
+def hit_response(request: web.Request, source: ObjectSource) -> web.StreamResponse | None:
+    """The common request answered before any generic parsing: a GET or HEAD, with no Range and
+    no precondition, of an object in the hot cache. None: the request takes the general path.
+
+    A whole 200 of a cached object is decided by its coding alone, so the response is the
+    prebuilt headers and the held body (or the file, for sendfile); aiohttp adds Date (formatted
+    once a second), Content-Length and Server. No key parsing either: every key in the cache
+    passed ``media_key`` when it was loaded, so a path equal to a cached key is a valid key, and
+    any other path (a query, an escape, ``..``) misses here and is judged by the general path.
+    """
+    method = request.method
+    if method != "GET" and method != "HEAD":
+        return None
+    headers = request.headers
+    for name in _NOT_FAST:
+        if name in headers:
+            return None
+    entry = source.cached(request.raw_path.partition("?")[0][1:])  # the query is not part of the key
+    if entry is None:
+        return None
+    if len(entry.codings) == 1:
+        rep = entry.representations[IDENTITY]
+    else:
+        lines = headers.getall(hdrs.ACCEPT_ENCODING, ())  # RFC 9110 §5.3: several lines are one list
+        rep = entry.representations[_coding(", ".join(lines) if lines else None, entry.codings)]
+    if rep.body is not None:
+        return web.Response(body=rep.body, headers=rep.hit)
+    if entry.path is None:
+        return None  # relayed from a remote store: the general path opens the stream
+    try:
+        file = entry.path.open("rb", buffering=0)  # per request: a file gone since it was cached is a miss
+    except FileNotFoundError:
+        return None  # the general path forgets the entry and looks again
+    return FileSlice(file, ByteRange(0, entry.size - 1), 200, rep.hit)
+
+
 async def serve_media(request: web.Request) -> web.StreamResponse:
+    fast = hit_response(request, request.app[SOURCE_KEY])
+    if fast is not None:
+        return fast
     if request.method == "OPTIONS":
         return preflight()
     if request.method not in ("GET", "HEAD"):
@@ -150,7 +161,7 @@ async def serve_media(request: web.Request) -> web.StreamResponse:
         return web.Response(body=body, status=status, headers=headers)
     if entry.path is not None:
         try:
-            file = entry.path.open("rb")  # opened here: a file gone since it was cached is a miss
+            file = entry.path.open("rb", buffering=0)  # here: a file gone since it was cached is a miss
         except FileNotFoundError:
             source.forget(key)
             return await serve_media(request)

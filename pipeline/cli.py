@@ -312,10 +312,19 @@ def cmd_bench_package(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_bench_origin(settings: Settings, args: argparse.Namespace) -> int:
     from bench.origin import bench_origin
 
-    if args.seconds < 1 or args.connections < 1 or args.threads < 1 or min(args.workers) < 1:
-        raise RequestError("--seconds, --connections, --threads and --workers must be at least 1")
+    if min(args.seconds, args.connections, args.threads, args.timeout, *args.workers) < 1:
+        raise RequestError("--seconds, --connections, --threads, --timeout and --workers must be at least 1")
+    if args.peak_connections < 0:
+        raise RequestError("--peak-connections must be 0 (no peak run) or more")
     report = bench_origin(
-        settings, validate_title(args.title), args.seconds, args.connections, args.threads, args.workers
+        settings,
+        validate_title(args.title),
+        args.seconds,
+        args.connections,
+        args.threads,
+        args.workers,
+        args.peak_connections,
+        args.timeout,
     )
     print(json.dumps(report, indent=2))
     return 0
@@ -479,6 +488,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--connections", type=int, default=64)
     b.add_argument("--threads", type=int, default=2, help="wrk threads")
     b.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker processes per side")
+    b.add_argument(
+        "--peak-connections", type=int, default=1000, help="a second run at this many connections (0: none)"
+    )
+    b.add_argument("--timeout", type=int, default=30, help="seconds after which wrk counts a request failed")
     b.set_defaults(func=cmd_bench_origin)
     return parser
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import resource
 import signal
 import sys
 from typing import TYPE_CHECKING
@@ -17,6 +18,21 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 SHUTDOWN_GRACE = 60.0  # seconds a segment in flight gets to finish after SIGTERM
+# The accept queue: a premiere's thousand players connecting at once must not overflow it (the
+# kernel caps it at net.core.somaxconn). aiohttp's default of 128 drops connections at -c1000.
+BACKLOG = 4096
+# An idle keep-alive connection is closed after this long (an AppRunner's default is an hour);
+# players and edges ask again within a segment duration, so this only frees the sockets of the gone.
+KEEPALIVE_TIMEOUT = 75.0
+
+
+def raise_open_files_limit() -> int:
+    """Raise this process's soft RLIMIT_NOFILE to its hard limit: each connection is a descriptor,
+    and a segment in flight is two. Returns the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
 
 
 async def run_until_signalled(
@@ -26,10 +42,14 @@ async def run_until_signalled(
 
     On SIGTERM/SIGINT the listening socket closes first and responses in flight are given up to
     ``SHUTDOWN_GRACE`` seconds to finish (aiohttp's graceful shutdown); then the process ends.
+    aiohttp's access log is off (its formatter runs per request); the origin logs what it needs.
     """
-    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_GRACE)
+    raise_open_files_limit()
+    runner = web.AppRunner(
+        app, shutdown_timeout=SHUTDOWN_GRACE, access_log=None, keepalive_timeout=KEEPALIVE_TIMEOUT
+    )
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_port=reuse_port)
+    site = web.TCPSite(runner, host, port, reuse_port=reuse_port, backlog=BACKLOG)
     try:
         await site.start()
     except OSError as exc:

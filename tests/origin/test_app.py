@@ -258,26 +258,26 @@ async def test_paths_leaving_media_are_404_problems_without_touching_storage(
 async def test_local_segments_are_sent_with_sendfile(
     client: TestClient[Any, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[tuple[int, int | None]] = []
-    original = asyncio.BaseEventLoop.sendfile
+    """Every body byte of a local segment leaves through sendfile(2), whole or ranged, whether the
+    socket takes it at once or the loop sends the rest."""
+    sent: list[tuple[int, int]] = []  # (offset, bytes the kernel took)
+    original = os.sendfile
 
-    async def spy(
-        self: asyncio.BaseEventLoop,
-        transport: Any,
-        file: Any,
-        offset: int = 0,
-        count: int | None = None,
-        **kwargs: Any,
-    ) -> int:
-        calls.append((offset, count))
-        return await original(self, transport, file, offset, count, **kwargs)
+    def spy(out_fd: int, in_fd: int, offset: int | None, count: int) -> int:
+        done = original(out_fd, in_fd, offset, count)
+        sent.append((offset or 0, done))
+        return done
 
-    monkeypatch.setattr(asyncio.BaseEventLoop, "sendfile", spy)
+    monkeypatch.setattr(os, "sendfile", spy)
     whole = await client.get(f"{BASE}/video/720p/seg-00001.m4s")
-    ranged = await client.get(f"{BASE}/video/720p/seg-00001.m4s", headers={"Range": "bytes=1000-1999"})
     assert await whole.read() == SEGMENT
+    assert sent[0][0] == 0
+    assert sum(n for _, n in sent) == len(SEGMENT)
+    sent.clear()
+    ranged = await client.get(f"{BASE}/video/720p/seg-00001.m4s", headers={"Range": "bytes=1000-1999"})
     assert await ranged.read() == SEGMENT[1000:2000]
-    assert calls == [(0, len(SEGMENT)), (1000, 1000)]
+    assert sent[0][0] == 1000
+    assert sum(n for _, n in sent) == 1000
 
 
 SEG = f"{BASE}/video/720p/seg-00001.m4s"
