@@ -11,6 +11,7 @@ from aiohttp import web
 from drm.license import add_license_routes
 from origin.hot import HotCache
 from origin.media import CORS_HEADERS, SOURCE_KEY, STORE_KEY, preflight, serve_media
+from origin.observe import add_observability
 from origin.play import ASSETS_KEY, PlayerAssets, play_asset, play_page
 from origin.problems import POLICY_KEY, problem_middleware
 from origin.source import ObjectSource
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from drm.license import LicenseService
     from origin.cache_policy import CachePolicy
     from origin.disk_cache import DiskCache
+    from origin.observe import Observer
     from storage.base import ObjectStore
 
 
@@ -48,10 +50,12 @@ def make_app(
     license_service: LicenseService | None = None,
     hot_bytes: int = HOT_BYTES,
     disk: DiskCache | None = None,
+    observer: Observer | None = None,
 ) -> web.Application:
     """The origin; with a ``license_service``, the license routes are mounted under /license/.
 
-    ``hot_bytes`` bounds the in-memory object cache; ``disk`` caches a remote store's objects.
+    ``hot_bytes`` bounds the in-memory object cache; ``disk`` caches a remote store's objects;
+    ``observer`` adds ``/metrics`` and the access log (served with ``OriginAccessLogger``).
     """
     app = web.Application(middlewares=[problem_middleware])
     app[STORE_KEY] = store
@@ -64,6 +68,8 @@ def make_app(
     app.router.add_route("*", "/media/{tail:.*}", serve_media)
     if license_service is not None:
         add_license_routes(app, license_service)
+    if observer is not None:
+        add_observability(app, observer)
     app.router.add_route("*", "/{tail:.*}", not_found)
     app.on_response_prepare.append(_add_cors)
     return app

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from origin.observe import OriginAccessLogger
 from vodpipe.errors import VodpipeError
 
 if TYPE_CHECKING:
@@ -27,7 +28,8 @@ async def run_until_signalled(
     On SIGTERM/SIGINT the listening socket closes first and responses in flight are given up to
     ``SHUTDOWN_GRACE`` seconds to finish (aiohttp's graceful shutdown); then the process ends.
     """
-    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_GRACE)
+    # The access-logger hook runs after each response is sent: metrics and the access log.
+    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_GRACE, access_log_class=OriginAccessLogger)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_port=reuse_port)
     try:
