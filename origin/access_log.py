@@ -14,8 +14,9 @@ import logging
 import logging.handlers
 import queue
 import sys
+import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from origin.cmcd import CmcdError, from_request
 
@@ -47,13 +48,25 @@ CMCD_LOGGED = (
 )
 
 
+_second: tuple[int, str] = (-1, "")
+
+
+def timestamp(now: float) -> str:
+    """RFC 3339 UTC with milliseconds; the date and time are formatted once per second."""
+    global _second
+    second = int(now)
+    if _second[0] != second:
+        _second = (second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{_second[1]}.{int((now - second) * 1000):03d}Z"
+
+
 def access_record(
     request: web.BaseRequest, status: int, sent: int, seconds: float, kind: str, trace: Trace | None
 ) -> dict[str, Any]:
     """The fields of one line (pure: everything comes from the request and its outcome)."""
     headers = request.headers
     record: dict[str, Any] = {
-        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "time": timestamp(time.time()),
         "method": request.method,
         "path": request.path,
         "status": status,
@@ -77,30 +90,51 @@ def access_record(
     return record
 
 
+class _Lines(logging.handlers.QueueHandler):
+    """Puts the record on the queue as it is: the line is already a finished string (no copy)."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        return record
+
+
+class _Writer(logging.Handler):
+    """In the writer thread: appends each line to a buffered stream, flushed whenever the queue
+    is drained, so a burst of lines costs one write call rather than one per line."""
+
+    def __init__(self, stream: TextIO, lines: queue.SimpleQueue[logging.LogRecord]) -> None:
+        super().__init__()
+        self.stream = stream
+        self._lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream.write(f"{record.msg}\n")
+        if self._lines.empty():
+            self.stream.flush()
+
+
 class AccessLog:
     """Writes lines to stderr or a file from a thread of its own; ``close`` flushes and stops it."""
 
     def __init__(self, target: str) -> None:
         self.logger = logging.getLogger(LOGGER)
-        writer: logging.Handler
-        if target == "stderr":
-            writer = logging.StreamHandler(sys.stderr)
-        else:
-            writer = logging.FileHandler(target, encoding="utf-8")
-        writer.setFormatter(logging.Formatter("%(message)s"))
+        self._file = None if target == "stderr" else open(target, "a", encoding="utf-8")  # noqa: SIM115
         lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-        self._handler = logging.handlers.QueueHandler(lines)
-        self._listener = logging.handlers.QueueListener(lines, writer)
-        self._writer = writer
+        self._writer = _Writer(self._file or sys.stderr, lines)
+        self._handler = _Lines(lines)
+        self._listener = logging.handlers.QueueListener(lines, self._writer)
         self.logger.addHandler(self._handler)
         self.logger.setLevel(logging.INFO)
         self.logger.propagate = False  # the lines are data, not diagnostics for the root logger
         self._listener.start()
 
     def write(self, record: dict[str, Any]) -> None:
-        self.logger.info(json.dumps(record, separators=(",", ":")))
+        line = json.dumps(record, separators=(",", ":"))
+        # A record made here rather than by logger.info: that would walk the stack for the caller.
+        self.logger.handle(logging.LogRecord(LOGGER, logging.INFO, __file__, 0, line, None, None))
 
     def close(self) -> None:
         self._listener.stop()  # writes what is queued, then joins the thread
         self.logger.removeHandler(self._handler)
-        self._writer.close()
+        self._writer.stream.flush()
+        if self._file is not None:
+            self._file.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -11,11 +12,11 @@ import pytest
 from aiohttp.test_utils import TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from origin.access_log import AccessLog
+from origin.access_log import AccessLog, timestamp
 from origin.app import make_app
 from origin.cache_policy import CachePolicy
 from origin.media import SOURCE_KEY
-from origin.metrics import OriginMetrics
+from origin.metrics import LATENCY_BUCKETS, OriginMetrics
 from origin.observe import Observer, OriginAccessLogger, kind_of
 from storage.local import LocalStore
 from vodpipe.errors import StoreUnavailableError
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 PLAYLIST = b"#EXTM3U\n#EXT-X-VERSION:7\n" + b"#EXTINF:4.000000,\nseg.m4s\n" * 50
 SEGMENT = bytes(range(256)) * 400  # 102,400 bytes: above the held size, so sent with sendfile
 BASE = "/media/demo/v1"
+LES = [*(str(b) for b in LATENCY_BUCKETS), "+Inf"]
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
@@ -130,6 +132,10 @@ async def test_metrics_count_a_known_request_mix(store: GatedStore, aiohttp_clie
     assert count(found, "request_duration_seconds_count", kind="manifest") == 4
     assert count(found, "request_duration_seconds_count", kind="segment") == 3
     assert count(found, "request_duration_seconds_bucket", kind="segment", le="+Inf") == 3
+    buckets = [count(found, "request_duration_seconds_bucket", kind="manifest", le=le) for le in LES]
+    assert buckets == sorted(buckets)  # cumulative, as the exposition format has them
+    assert buckets[-1] == 4
+    assert 0 < count(found, "request_duration_seconds_sum", kind="manifest") < 4 * 5.0
     # Memory: the manifest and segment missed once each (and the absent segment), then hit.
     assert count(found, "cache_lookups_total", tier="hot", result="hit") == 4
     assert count(found, "cache_lookups_total", tier="hot", result="miss") == 3
@@ -221,7 +227,7 @@ async def test_access_log_lines_are_json_with_cmcd(
     assert segment["ua"] == "test-player/1.0"
     assert segment["client"] == "127.0.0.1"
     assert segment["ms"] >= 0
-    assert segment["time"].endswith("+00:00")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", segment["time"])  # RFC 3339, UTC
     assert segment["cmcd"] == {
         "sid": sid, "bl": 21300, "mtp": 25400, "br": 3200, "d": 4004, "ot": "v",
         "sf": "h", "st": "v", "su": True, "rtp": 15000,
@@ -254,3 +260,24 @@ async def test_access_log_lines_are_json_with_cmcd(
 )
 def test_kind_labels(path: str, kind: str) -> None:
     assert kind_of(path) == kind
+
+
+async def test_latencies_fall_in_the_buckets_prometheus_would_put_them_in() -> None:
+    metrics = OriginMetrics()
+    for seconds in (0.0005, 0.003, 0.003, 7.0):  # on a bound (le includes it), between, past 5 s
+        metrics.record(200, "segment", 10, seconds, None)
+    found = samples(metrics.exposition().decode())
+    cumulative = {le: count(found, "request_duration_seconds_bucket", kind="segment", le=le) for le in LES}
+    assert cumulative["0.0005"] == 1
+    assert cumulative["0.0025"] == 1
+    assert cumulative["0.005"] == 3
+    assert cumulative["5.0"] == 3
+    assert cumulative["+Inf"] == 4
+    assert count(found, "request_duration_seconds_sum", kind="segment") == pytest.approx(7.0065)
+    assert count(found, "response_bytes_total", kind="segment") == 40
+
+
+def test_access_log_timestamps_are_rfc3339_utc_with_milliseconds() -> None:
+    assert timestamp(0.5) == "1970-01-01T00:00:00.500Z"
+    assert timestamp(86399.9994) == "1970-01-01T23:59:59.999Z"
+    assert timestamp(1_795_629_233.042) == "2026-11-25T17:53:53.042Z"
