@@ -3,20 +3,22 @@
 Each line carries what a QoE pipeline joins on: the request, its outcome, where the object came
 from (hot/disk/miss), and the player's CMCD (CTA-5004). The path is logged without its query:
 queries carry signatures and tokens, and CMCD is logged parsed. The line is made on the event
-loop; a ``QueueHandler`` hands it to a thread that writes it, so a slow disk or a full pipe never
-blocks serving.
+loop; a thread of its own writes it, so a slow disk or a full pipe never blocks serving.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-import logging.handlers
+import os
 import queue
+import select
 import sys
+import threading
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from origin.cmcd import CmcdError, from_request
 
@@ -90,51 +92,85 @@ def access_record(
     return record
 
 
-class _Lines(logging.handlers.QueueHandler):
-    """Puts the record on the queue as it is: the line is already a finished string (no copy)."""
-
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        return record
-
-
 class _Writer(logging.Handler):
-    """In the writer thread: appends each line to a buffered stream, flushed whenever the queue
-    is drained, so a burst of lines costs one write call rather than one per line."""
+    """Collects lines; the thread's ``flush`` after each batch writes them in whole lines.
 
-    def __init__(self, stream: TextIO, lines: queue.SimpleQueue[logging.LogRecord]) -> None:
+    Several workers may append to one file or share one stderr pipe: each ``write`` call is whole
+    lines and at most ``PIPE_BUF`` bytes (unless one line is longer), which POSIX makes atomic on
+    a pipe, and ``O_APPEND`` on a file, so lines from different processes never interleave.
+    """
+
+    def __init__(self, fd: int) -> None:
         super().__init__()
-        self.stream = stream
-        self._lines = lines
+        self.fd = fd
+        self._lines: list[bytes] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.stream.write(f"{record.msg}\n")
-        if self._lines.empty():
-            self.stream.flush()
+        self._lines.append(f"{record.getMessage()}\n".encode())
+
+    def flush(self) -> None:
+        chunk: list[bytes] = []
+        size = 0
+        for line in self._lines:
+            if chunk and size + len(line) > select.PIPE_BUF:
+                _write_all(self.fd, b"".join(chunk))
+                chunk, size = [], 0
+            chunk.append(line)
+            size += len(line)
+        if chunk:
+            _write_all(self.fd, b"".join(chunk))
+        self._lines = []
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 class AccessLog:
-    """Writes lines to stderr or a file from a thread of its own; ``close`` flushes and stops it."""
+    """Writes lines to stderr or a file, from a thread of its own; ``close`` flushes and stops it.
+
+    The event loop only makes each line and appends it to a list; once per loop iteration the
+    list goes to the thread in one hand-off, which passes each line to the ``vodpipe.access``
+    logger (so other handlers can be attached) and flushes once per batch. One wake-up of the
+    thread per batch rather than per line keeps it from fighting the loop for the GIL.
+    """
 
     def __init__(self, target: str) -> None:
         self.logger = logging.getLogger(LOGGER)
-        self._file = None if target == "stderr" else open(target, "a", encoding="utf-8")  # noqa: SIM115
-        lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-        self._writer = _Writer(self._file or sys.stderr, lines)
-        self._handler = _Lines(lines)
-        self._listener = logging.handlers.QueueListener(lines, self._writer)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        self._fd = None if target == "stderr" else os.open(target, flags, 0o640)
+        self._handler = _Writer(sys.stderr.fileno() if self._fd is None else self._fd)
         self.logger.addHandler(self._handler)
         self.logger.setLevel(logging.INFO)
         self.logger.propagate = False  # the lines are data, not diagnostics for the root logger
-        self._listener.start()
+        self._batch: list[str] = []
+        self._batches: queue.SimpleQueue[list[str] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._drain, name="vodpipe-access-log", daemon=True)
+        self._thread.start()
 
     def write(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, separators=(",", ":"))
-        # A record made here rather than by logger.info: that would walk the stack for the caller.
-        self.logger.handle(logging.LogRecord(LOGGER, logging.INFO, __file__, 0, line, None, None))
+        self._batch.append(json.dumps(record, separators=(",", ":")))
+        if len(self._batch) == 1:
+            asyncio.get_running_loop().call_soon(self._hand_off)
+
+    def _hand_off(self) -> None:
+        if self._batch:
+            batch, self._batch = self._batch, []
+            self._batches.put(batch)
+
+    def _drain(self) -> None:
+        while (batch := self._batches.get()) is not None:
+            for line in batch:
+                # A record made here rather than by logger.info, which would walk the stack.
+                self.logger.handle(logging.LogRecord(LOGGER, logging.INFO, __file__, 0, line, None, None))
+            self._handler.flush()
 
     def close(self) -> None:
-        self._listener.stop()  # writes what is queued, then joins the thread
+        self._hand_off()
+        self._batches.put(None)
+        self._thread.join()  # every line handed off is written
         self.logger.removeHandler(self._handler)
-        self._writer.stream.flush()
-        if self._file is not None:
-            self._file.close()
+        if self._fd is not None:
+            os.close(self._fd)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from origin.cmcd import CmcdError, from_request, parse_payload
+from origin.cmcd import CmcdError, _scan, from_request, parse_payload
 
 SID = "6e2fb550-c457-11e9-bb97-0800200c9a66"
 CID = "faec5fc2-ac30-11eabb37-0242ac130002"
@@ -139,3 +141,18 @@ def test_a_key_in_both_query_and_header_is_refused() -> None:
 
 def test_empty_payload_has_no_keys() -> None:
     assert parse_payload("") == {}
+
+
+@given(st.text(alphabet='abdlmorstv-.=,"\\ 0123456789xé', max_size=40))
+def test_the_fast_path_agrees_with_the_scanner(text: str) -> None:
+    # parse_payload matches whole pairs with one regular expression and falls back to the
+    # character scanner only to explain a refusal: both must accept and refuse the same payloads.
+    try:
+        expected: dict[str, object] | str = _scan(text)
+    except CmcdError as exc:
+        expected = exc.message
+    try:
+        got: dict[str, object] | str = parse_payload(text)
+    except CmcdError as exc:
+        got = exc.message
+    assert got == expected

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
+import select
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
+from origin import access_log
 from origin.access_log import AccessLog, timestamp
 from origin.app import make_app
 from origin.cache_policy import CachePolicy
@@ -281,3 +284,17 @@ def test_access_log_timestamps_are_rfc3339_utc_with_milliseconds() -> None:
     assert timestamp(0.5) == "1970-01-01T00:00:00.500Z"
     assert timestamp(86399.9994) == "1970-01-01T23:59:59.999Z"
     assert timestamp(1_795_629_233.042) == "2026-11-25T17:53:53.042Z"
+
+
+def test_access_log_writes_whole_lines_within_pipe_buf(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Workers share one file or pipe: every write must be whole lines, at most PIPE_BUF bytes.
+    writes: list[bytes] = []
+    monkeypatch.setattr(access_log.os, "write", lambda fd, data: writes.append(bytes(data)) or len(data))
+    writer = access_log._Writer(99)
+    lines = [f'{{"n":{i},"pad":"{"x" * (i % 300)}"}}' for i in range(200)]
+    for line in lines:
+        writer.emit(logging.LogRecord("vodpipe.access", logging.INFO, __file__, 0, line, None, None))
+    writer.flush()
+    assert len(writes) > 1
+    assert all(w.endswith(b"\n") and len(w) <= select.PIPE_BUF for w in writes)
+    assert b"".join(writes).decode().splitlines() == lines
