@@ -37,7 +37,8 @@ def temp(tmp_path: Path) -> Path:
 def origin(cli_env: dict[str, str], temp: Path) -> Iterator[tuple[Server, str]]:
     LocalStore(Path(cli_env["VODPIPE_DATA_DIR"])).put_bytes("media/demo/v1/master.m3u8", PLAYLIST)
     # The supervisor makes its metrics folder in the temp dir: this test's own.
-    server = Server(["serve", "--port", "0", "--workers", "2"], {**cli_env, "TMPDIR": str(temp)})
+    env = {**cli_env, "TMPDIR": str(temp), "VODPIPE_ACCESS_LOG": str(temp / "access.log")}
+    server = Server(["serve", "--port", "0", "--workers", "2"], env)
     url = server.wait_for("origin: serving ").split(" at ")[1]
     yield server, url.removesuffix("/media/")
     if server.proc.poll() is None:
@@ -115,3 +116,11 @@ def test_any_worker_scrapes_the_totals_of_all(origin: tuple[Server, str], temp: 
 
     assert server.stop() == 0
     assert not folder.exists()  # removed when the supervisor exits
+
+    # Both workers appended to one access log: whole JSON lines, none interleaved. The killed
+    # worker's lines were written while it sat idle waiting for the requests that followed them.
+    lines = [json.loads(line) for line in (temp / "access.log").read_text().splitlines()]
+    manifests = [line for line in lines if line["kind"] == "manifest"]
+    assert len(manifests) == 5
+    assert all(line["status"] == 200 and line["bytes"] == len(PLAYLIST) for line in manifests)
+    assert sum(line["kind"] == "metrics" for line in lines) >= 2  # the two after the restart at least
