@@ -65,7 +65,7 @@ class OriginAccessLogger(AbstractAccessLogger):
         if not isinstance(request, web.Request):
             return
         observer = request.app.get(OBSERVER_KEY)
-        if observer is None:
+        if observer is None or (observer.metrics is None and observer.access_log is None):
             return
         kind = kind_of(request.path)
         sent = body_bytes(request.method, response)

@@ -18,6 +18,7 @@ from origin import access_log
 from origin.access_log import AccessLog, timestamp
 from origin.app import make_app
 from origin.cache_policy import CachePolicy
+from origin.disk_cache import DiskCache
 from origin.media import SOURCE_KEY
 from origin.metrics import LATENCY_BUCKETS, OriginMetrics
 from origin.observe import Observer, OriginAccessLogger, kind_of
@@ -298,3 +299,32 @@ def test_access_log_writes_whole_lines_within_pipe_buf(monkeypatch: pytest.Monke
     assert len(writes) > 1
     assert all(w.endswith(b"\n") and len(w) <= select.PIPE_BUF for w in writes)
     assert b"".join(writes).decode().splitlines() == lines
+
+
+class RemoteLikeStore(GatedStore):
+    """A store with no local files, as S3: the origin copies its objects into the disk cache."""
+
+    def local_path(self, key: str) -> Path | None:
+        return None
+
+
+async def test_disk_cache_hits_and_misses_are_counted_and_logged(tmp_path: Path, aiohttp_client: Any) -> None:
+    store = RemoteLikeStore(tmp_path / "data")
+    store.put_bytes(f"{BASE[1:]}/master.m3u8", PLAYLIST)
+    path = tmp_path / "access.log"
+    observer = Observer(OriginMetrics(disk_cache=True), AccessLog(str(path)))
+    disk = DiskCache(tmp_path / "disk", 1 << 20)
+    app = make_app(store, CachePolicy(), hot_bytes=0, disk=disk, observer=observer)  # nothing held in memory
+    client = await observed(aiohttp_client, app)
+    for _ in range(2):
+        assert (await client.get(f"{BASE}/master.m3u8")).status == 200
+    store.down = True  # the disk copy is still served (stale-if-error), the store never asked
+    assert (await client.get(f"{BASE}/master.m3u8")).status == 200
+    found = await scrape(client)
+    assert count(found, "cache_lookups_total", tier="hot", result="miss") == 3
+    assert count(found, "cache_lookups_total", tier="disk", result="miss") == 1
+    assert count(found, "cache_lookups_total", tier="disk", result="hit") == 2
+    assert count(found, "store_errors_total") == 0
+    await client.close()
+    caches = [json.loads(line)["cache"] for line in path.read_text().splitlines()]
+    assert caches == ["miss", "disk", "disk", None]  # the last line: the scrape
