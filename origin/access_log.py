@@ -50,6 +50,8 @@ CMCD_LOGGED = (
 )
 
 
+# Made once: json.dumps with options builds a new encoder on every call.
+_encode = json.JSONEncoder(separators=(",", ":")).encode
 _second: tuple[int, str] = (-1, "")
 
 
@@ -151,7 +153,7 @@ class AccessLog:
         self._thread.start()
 
     def write(self, record: dict[str, Any]) -> None:
-        self._batch.append(json.dumps(record, separators=(",", ":")))
+        self._batch.append(_encode(record))
         if len(self._batch) == 1:
             asyncio.get_running_loop().call_soon(self._hand_off)
 

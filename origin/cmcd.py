@@ -73,6 +73,8 @@ def _string(text: str, start: int) -> tuple[str, int]:
 
 
 def _bare(raw: str) -> Value:
+    if raw.isascii() and raw.isdigit() and len(raw) <= 15:  # the common case, without a regex
+        return int(raw)
     if _INTEGER.fullmatch(raw):
         return int(raw)
     if _DECIMAL.fullmatch(raw):
