@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from encoder.ladder import AudioSettings, PlannedRung
 
+SVTAV1_MAX_LP = 6
 VIDEO_TIMESCALE = 90_000  # exact for 23.976, 24, 25, 29.97, 30, 50, 59.94 and 60 fps
 # Fragmented MP4 that the packager re-cuts: an empty moov, a fragment per keyframe, and
 # signed composition offsets so that presentation starts at decode time 0 without edit lists.
@@ -60,7 +61,9 @@ class EncodeJob:
     deinterlace: bool = False
     constant_frame_rate: bool = True  # False: the source is VFR and is resampled to frame_rate
     tonemap: bool = False
-    threads: int = 0  # x264 threads per rung; 0 lets FFmpeg choose (all cores)
+    threads: int = 0  # encoder threads per rung; 0 lets FFmpeg choose (all cores)
+    av1_preset: int = 8  # SVT-AV1
+    hevc_preset: str = "veryfast"  # x265
 
 
 @dataclass(frozen=True)
@@ -97,20 +100,12 @@ def _kbps(bits: int) -> str:
 
 def _video_options(job: EncodeJob, rung: PlannedRung) -> dict[str, Any]:
     gop = gop_frames(job)
-    # Keyframes are forced on every GOP-th frame, so that every rung has them at the same
-    # timestamps and a chunk that starts on a GOP boundary places them exactly where the
-    # one-process encode does; x264's own keyframe decisions are pushed out of the way
-    # (keyint twice the GOP, no scene cuts) and GOPs are closed.
+    # Keyframes are forced on every GOP-th frame, so that every rung of every codec has them at
+    # the same timestamps and a chunk that starts on a GOP boundary places them exactly where the
+    # one-process encode does; the encoders' own keyframe decisions are pushed out of the way
+    # (no scene cuts, a fixed interval) and GOPs are closed.
     options: dict[str, Any] = {
-        "c:v": "libx264",
-        "preset": job.preset,
-        "profile:v": job.profile,
-        "b:v": _kbps(rung.bitrate),
-        "maxrate": _kbps(rung.maxrate),
-        "bufsize": _kbps(rung.bufsize),
         "force_key_frames": f"expr:eq(mod(n,{gop}),0)",
-        "forced-idr": 1,
-        "x264-params": f"keyint={2 * gop}:min-keyint={gop}:scenecut=0:open-gop=0",
         # No CEA-608/708 captions carried over from the master's SEI: the HLS variants say
         # CLOSED-CAPTIONS=NONE, which must stay true.
         "a53cc": 0,
@@ -119,9 +114,85 @@ def _video_options(job: EncodeJob, rung: PlannedRung) -> dict[str, Any]:
         "movflags": VIDEO_MOVFLAGS,
         "f": "mp4",
     }
+    if rung.codec == "av1":
+        options.update(_svtav1_options(job, rung, gop))
+    elif rung.codec == "hevc":
+        options.update(_x265_options(job, rung, gop))
+    else:
+        options.update(_x264_options(job, rung, gop))
+    return options
+
+
+def _x264_options(job: EncodeJob, rung: PlannedRung, gop: int) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "c:v": "libx264",
+        "preset": job.preset,
+        "profile:v": job.profile,
+        "b:v": _kbps(rung.bitrate),
+        "maxrate": _kbps(rung.maxrate),
+        "bufsize": _kbps(rung.bufsize),
+        "forced-idr": 1,
+        "x264-params": f"keyint={2 * gop}:min-keyint={gop}:scenecut=0:open-gop=0",
+    }
     if job.threads:
         options["threads"] = job.threads
     return options
+
+
+def _x265_options(job: EncodeJob, rung: PlannedRung, gop: int) -> dict[str, Any]:
+    """libx265, Main profile: a fixed closed GOP and capped VBR through its VBV (kb/s, kb)."""
+    params = [
+        f"keyint={gop}",
+        f"min-keyint={gop}",
+        "scenecut=0",
+        "open-gop=0",
+        f"vbv-maxrate={math.ceil(rung.maxrate / 1000)}",
+        f"vbv-bufsize={math.ceil(rung.bufsize / 1000)}",
+        "log-level=error",  # x265 writes its banner and stats on stderr otherwise
+    ]
+    if job.threads:
+        params.append(f"pools={job.threads}")
+    return {
+        "c:v": "libx265",
+        "preset": job.hevc_preset,
+        "profile:v": "main",
+        "b:v": _kbps(rung.bitrate),
+        "forced-idr": 1,
+        "x265-params": ":".join(params),
+        # hvc1: parameter sets only in the hvcC, never in samples, as HLS requires for fMP4
+        # (Apple HLS authoring spec 1.10) and Chrome/Safari MSE expect.
+        "tag:v": "hvc1",
+    }
+
+
+def _svtav1_options(job: EncodeJob, rung: PlannedRung, gop: int) -> dict[str, Any]:
+    """libsvtav1: a fixed closed GOP (key frames, no scene-change detection), VBR at the rung's bitrate.
+
+    SVT-AV1 caps the rate only in CRF mode ("Max Bitrate only supported with CRF mode"), and
+    capped CRF overshot its cap by a third on a short noisy clip; so VBR (``rc=1``) aims at the
+    rung's bitrate, with ``overshoot-pct`` (how far the rate control may run above the target)
+    set from the H.264 rungs' maxrate factor, at most 100 %. It is no cap: the first GOP of a
+    title can run well above maxrate (1.8x the target at 720p on the demo master). The packager
+    signals the peak it measures, so no peak is hidden from players.
+    """
+    overshoot = min(100, max(0, round((rung.maxrate / rung.bitrate - 1) * 100)))
+    params = [
+        "rc=1",
+        f"keyint={gop}",
+        "irefresh-type=2",  # closed GOP: every GOP starts with a key frame
+        "scd=0",
+        f"overshoot-pct={overshoot}",
+    ]
+    if job.threads:
+        # lp is a level of parallelism from 0 (auto) to 6 in SVT-AV1 3 and later, not a thread
+        # count (it warns and takes 6 above that); fewer threads, a lower level.
+        params.append(f"lp={min(SVTAV1_MAX_LP, job.threads)}")
+    return {
+        "c:v": "libsvtav1",
+        "preset": job.av1_preset,
+        "b:v": _kbps(rung.bitrate),
+        "svtav1-params": ":".join(params),
+    }
 
 
 def _audio_options(job: EncodeJob) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -21,6 +22,7 @@ from drm.tokens import MAX_TTL, issue_token
 from ingest.catalog import parse_encryption, title_from_filename, validate_title
 from ingest.service import ingest_master
 from ingest.validate import MasterLimits
+from origin.access import AccessPolicies, write_signed_urls
 from origin.access_log import AccessLog
 from origin.app import make_app
 from origin.cache_policy import CachePolicy
@@ -28,12 +30,15 @@ from origin.disk_cache import DiskCache
 from origin.metrics import OriginMetrics, worker_exited
 from origin.observe import Observer
 from origin.play import PlayerAssets
+from origin.signed import UrlSigning
+from origin.signing import sign_url
 from pipeline.api_commands import add_api_commands
 from pipeline.drm_commands import add_drm_commands
+from pipeline.edge_commands import add_edge_commands
 from pipeline.local_secrets import with_local_secrets
-from pipeline.protection import key_store
+from pipeline.protection import key_store, refuse_unprotectable
 from pipeline.serving import log_audit_to_stderr, run_until_signalled
-from pipeline.settings import Settings, current_settings, in_use
+from pipeline.settings import Settings, current_settings, in_use, parse_codecs
 from pipeline.store import make_store
 from pipeline.workers import serve_workers
 from vodpipe.errors import ConfigError, RequestError, VodpipeError
@@ -47,26 +52,38 @@ if TYPE_CHECKING:
     from storage.base import ObjectStore
 
 
+CODECS_HELP = "video codecs, e.g. h264,av1 (default: VODPIPE_VIDEO_CODECS); av1/hevc rungs derive from h264's"
+
+
 def _urls(settings: Settings, title: str, version: str, base: str | None = None) -> dict[str, str]:
     root = f"{base or settings.base_url()}/media/{title}/{version}"
     return {"hls": f"{root}/master.m3u8", "dash": f"{root}/manifest.mpd"}
 
 
 def ingest_and_process(
-    settings: Settings, path: Path, title: str | None, encryption: EncryptionMode = "none"
+    settings: Settings,
+    path: Path,
+    title: str | None,
+    encryption: EncryptionMode = "none",
+    signed_urls: bool | None = None,
 ) -> tuple[str, str | None]:
     """Ingest, then run the job (in-process on the embedded default). Returns title and version.
 
     In-process, the job runs with these ``settings`` (the demo's local secrets included); a
-    worker behind a broker runs with its own.
+    worker behind a broker runs with its own. ``signed_urls`` (None: unchanged) is recorded for
+    the title before anything of it is published, so it is never served unsigned by mistake.
     """
+    from pipeline.job import title_ladder
     from pipeline.tasks import process_title  # imports Celery only for commands that use it
 
     store = make_store(settings)
     name = validate_title(title) if title else title_from_filename(path.name)
+    refuse_unprotectable(title_ladder(settings), encryption)  # before anything is stored
     if encryption != "none":
         key_store(settings, store)  # no key-encryption key: refused before anything is stored
     outcome = ingest_master(store, path, name, MasterLimits(), encryption)
+    if signed_urls is not None:
+        write_signed_urls(store, name, signed_urls)
     if not outcome.is_new and outcome.record.status == "published":
         print(f"{name}: these bytes are already published; nothing to do", file=sys.stderr)
         return name, outcome.record.published_version
@@ -79,8 +96,27 @@ def ingest_and_process(
     return name, version
 
 
+def with_codecs_option(settings: Settings, codecs: tuple[str, ...] | None) -> Settings:
+    """``settings`` with ``--codecs`` applied; only for jobs run here, as workers read their own."""
+    if codecs is None:
+        return settings
+    if settings.broker_url:
+        raise ConfigError("--codecs applies to jobs run in-process; set VODPIPE_VIDEO_CODECS on the workers")
+    return dataclasses.replace(settings, video_codecs=codecs)
+
+
+def _codecs_arg(value: str) -> tuple[str, ...]:
+    try:
+        return parse_codecs(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
-    name, version = ingest_and_process(settings, Path(args.path), args.title, args.encryption)
+    settings = with_codecs_option(settings, args.codecs)
+    name, version = ingest_and_process(
+        settings, Path(args.path), args.title, args.encryption, args.signed_urls
+    )
     if version:
         for kind, url in _urls(settings, name, version).items():
             print(f"{kind}: {url}")
@@ -115,6 +151,8 @@ def origin_app(settings: Settings, metrics_dir: Path | None = None) -> web.Appli
     disk = None
     if settings.store == "s3":  # a remote store: keep hot objects on local disk too
         disk = DiskCache(settings.origin_disk_cache_dir(), settings.origin_disk_cache_bytes)
+    key = settings.url_signing_key.reveal() if settings.url_signing_key else None
+    signing = UrlSigning(key, AccessPolicies(store, settings.signed_urls))
     return make_app(
         store,
         policy,
@@ -122,6 +160,7 @@ def origin_app(settings: Settings, metrics_dir: Path | None = None) -> web.Appli
         licenses,
         hot_bytes=settings.origin_cache_bytes,
         disk=disk,
+        signing=signing,
         observer=observer(settings, metrics_dir),
     )
 
@@ -131,7 +170,10 @@ def _announcer(
     host: str,
     title_version: tuple[str, str] | None = None,
     token: str | None = None,
+    sign: Callable[[str], str] | None = None,
 ) -> Callable[[int], None]:
+    signed = sign or (lambda url: url)
+
     def announce(bound: int) -> None:
         base = settings.public_url or f"http://{host}:{bound}"
         source = f"s3://{settings.s3_bucket}" if settings.store == "s3" else str(settings.data_dir)
@@ -141,9 +183,9 @@ def _announcer(
         if title_version:
             # The token rides in the page's query: the origin never hands tokens out itself.
             query = f"?{urlencode({'token': token})}" if token else ""
-            print(f"player: {base}/play/{title_version[0]}{query}", flush=True)
+            print(f"player: {signed(f'{base}/play/{title_version[0]}{query}')}", flush=True)
             for kind, url in _urls(settings, *title_version, base=base).items():
-                print(f"{kind}: {url}", flush=True)
+                print(f"{kind}: {signed(url)}", flush=True)
 
     return announce
 
@@ -156,9 +198,10 @@ async def _serve(
     on_ready: Callable[[int], None] | None = None,
     reuse_port: bool = False,
     token: str | None = None,
+    sign: Callable[[str], str] | None = None,
     metrics_dir: Path | None = None,
 ) -> None:
-    announce = on_ready or _announcer(settings, host, title_version, token)
+    announce = on_ready or _announcer(settings, host, title_version, token, sign)
     await run_until_signalled(origin_app(settings, metrics_dir), host, port, announce, reuse_port)
 
 
@@ -205,6 +248,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
+    settings = with_codecs_option(settings, args.codecs)
     # The manifests of an encrypted title name the license server, so the URL they are written
     # with must be the one the origin will listen on.
     settings = dataclasses.replace(settings, host=host, port=port)
@@ -217,6 +261,13 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         settings, notes = with_local_secrets(settings)
         for note in notes:
             print(f"demo: {note}", file=sys.stderr)
+    sign = None
+    if args.signed_urls:
+        settings, notes = with_local_secrets(settings, ("url_signing_key",))
+        for note in notes:
+            print(f"demo: {note}", file=sys.stderr)
+        key = settings.url_signing_key.reveal() if settings.url_signing_key else b""
+        sign = _signer(key, args.token_ttl)
     if args.master:
         master = Path(args.master)
     else:
@@ -224,13 +275,24 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         if not master.exists():
             print("demo: generating a 30 s 1080p test master with FFmpeg", file=sys.stderr)
             make_demo_master(SubprocessRunner(), settings.ffmpeg_exe(), master)
-    name, version = ingest_and_process(settings, master, args.title, args.encrypt)
+    name, version = ingest_and_process(settings, master, args.title, args.encrypt, args.signed_urls or None)
     if version is None:
         raise VodpipeError("the demo runs in-process; unset VODPIPE_BROKER_URL")
     if args.encrypt != "none":
         secret = settings.token_secret.reveal() if settings.token_secret else None
         token = issue_token(secret, name, args.token_ttl)
-    asyncio.run(_serve(settings, host, port, title_version=(name, version), token=token))
+    asyncio.run(_serve(settings, host, port, title_version=(name, version), token=token, sign=sign))
+    return 0
+
+
+def _signer(key: bytes, ttl: int) -> Callable[[str], str]:
+    return lambda url: sign_url(key, url, ttl, time.time())
+
+
+def cmd_sign(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.url_signing_key is None:
+        raise ConfigError("no URL signing key: set VODPIPE_URL_SIGNING_KEY (e.g. `openssl rand -hex 32`)")
+    print(sign_url(settings.url_signing_key.reveal(), args.url, args.ttl, time.time(), args.prefix))
     return 0
 
 
@@ -262,6 +324,15 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
         from bench.encode import bench_encode
 
         report = bench_encode(settings, master, args.runs)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def cmd_bench_codecs(settings: Settings, args: argparse.Namespace) -> int:
+    from bench.codecs import bench_codecs
+
+    master = Path(args.master) if args.master else None
+    report = bench_codecs(settings, master, args.codecs, args.runs, args.seconds, args.vmaf_every)
     print(json.dumps(report, indent=2))
     return 0
 
@@ -334,6 +405,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="none",
         help="none (default), cenc or cbcs (the default when the flag is given alone)",
     )
+    p.add_argument("--codecs", type=_codecs_arg, help=CODECS_HELP)
+    p.add_argument(
+        "--signed-urls",
+        action=argparse.BooleanOptionalAction,
+        help="serve the title only to signed URLs (`vodpipe sign`); --no-signed-urls opens it again",
+    )
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("serve", help="run the origin")
@@ -357,8 +434,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="publish the title encrypted (cbcs when no scheme is given), with a local key store",
     )
     p.add_argument(
-        "--token-ttl", type=int, default=3600, help="lifetime of the printed player token, seconds"
+        "--token-ttl", type=int, default=3600, help="lifetime of the printed token and signed URLs, seconds"
     )
+    p.add_argument(
+        "--signed-urls", action="store_true", help="serve the title only to signed URLs; print signed ones"
+    )
+    p.add_argument("--codecs", type=_codecs_arg, help=CODECS_HELP)
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_demo)
@@ -380,9 +461,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot-dir", default=".", help="where the ABR plots go (default: here)")
     p.set_defaults(func=cmd_check)
 
+    p = sub.add_parser("sign", help="print a signed URL for a title that needs signed URLs")
+    p.add_argument("url", help="a URL under /media/TITLE/ (or a /play/TITLE page)")
+    p.add_argument("--ttl", type=int, default=3600, help="seconds the URL stays valid (default 3600)")
+    p.add_argument("--prefix", help="path prefix the signature covers (default: /media/TITLE/)")
+    p.set_defaults(func=cmd_sign)
+
     add_api_commands(sub)
 
     add_drm_commands(sub)
+
+    add_edge_commands(sub)
 
     p = sub.add_parser("worker", help="run a Celery worker that encodes, packages and publishes titles")
     p.add_argument("--name", help="worker name, e.g. encoder1@%%h (default: celery@HOST)")
@@ -406,6 +495,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="chunk length (default: VODPIPE_CHUNK_SECONDS, short enough for two chunks a worker)",
     )
     b.set_defaults(func=cmd_bench)
+    b = bench.add_parser("codecs", help="the ladder in H.264, AV1 and HEVC: encode time, bitrate, VMAF")
+    b.add_argument("--master", help="master to encode (default: a generated demo master)")
+    b.add_argument("--seconds", type=float, default=10, help="length of the generated master (default 10)")
+    b.add_argument(
+        "--codecs", type=_codecs_arg, default=("h264", "av1", "hevc"), help="the first is the reference"
+    )
+    b.add_argument("--runs", type=int, default=1)
+    b.add_argument("--vmaf-every", type=int, default=5, help="score every Nth frame; 0: no VMAF")
+    b.set_defaults(func=cmd_bench_codecs)
     b = bench.add_parser("package", help="our packager against Shaka Packager: clear, cenc and cbcs")
     b.add_argument("--master", help="master to encode and package (default: a generated demo master)")
     b.add_argument("--seconds", type=float, default=30, help="length of the generated master (default 30)")

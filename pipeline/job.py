@@ -34,13 +34,19 @@ from encoder.encode import (
     video_renditions,
 )
 from encoder.join import join_chunks
-from encoder.ladder import Ladder, PlannedRung, SourceGeometry, load_ladder
+from encoder.ladder import Ladder, PlannedRung, SourceGeometry, load_ladder, with_codecs
 from ingest.catalog import Catalog, TitleRecord
 from ingest.probe import MasterInfo
 from packager import aes128
 from packager.package import EncodedTrack, package
 from packager.publish import publish
-from pipeline.protection import title_aes128, title_encryption, track_classes, version_shape
+from pipeline.protection import (
+    refuse_unprotectable,
+    title_aes128,
+    title_encryption,
+    track_classes,
+    version_shape,
+)
 from pipeline.workspace import all_stored, chunk_key, clear, packaged_prefix, rendition_key, work_prefix
 from vodpipe.errors import InvalidMasterError, TransientError, VodpipeError
 
@@ -74,6 +80,20 @@ def source_media(path: Path, info: MasterInfo) -> SourceMedia:
     )
 
 
+def ladder_shape(ladder: Ladder) -> dict[str, object]:
+    """The ladder as JSON for the version id; what only other codecs use is left out of an
+    H.264-only ladder, so that its titles keep the version ids they had before codecs existed."""
+    shape = asdict(ladder)
+    codecs = {r.codec for r in ladder.rungs}
+    for rung in shape["rungs"]:
+        if rung["codec"] == "h264":
+            del rung["codec"]
+    for codec, field in (("av1", "av1_preset"), ("hevc", "hevc_preset")):
+        if codec not in codecs:
+            del shape[field]
+    return shape
+
+
 def version_id(
     master_sha256: str,
     ladder: Ladder,
@@ -84,7 +104,7 @@ def version_id(
     """A version folder name that changes whenever the input or the output's shape does
     (``protection``: the encryption mode and what else of it shapes the bytes; none when clear)."""
     shape_of: dict[str, object] = {
-        "ladder": asdict(ladder),
+        "ladder": ladder_shape(ladder),
         "segment": str(segment_seconds),
         "start_bitrate": start_bitrate,
     }
@@ -159,13 +179,15 @@ def fail_title(store: ObjectStore, title: str, exc: BaseException) -> None:
         catalog.update(title, lambda record: record.with_status("failed", error=reason))
 
 
-def _ladder(settings: Settings) -> Ladder:
-    return load_ladder(settings.ladder)
+def title_ladder(settings: Settings) -> Ladder:
+    """The ladder file (or the default) with a rung set per codec of ``VIDEO_CODECS``."""
+    factors = {"av1": settings.av1_bitrate_factor, "hevc": settings.hevc_bitrate_factor}
+    return with_codecs(load_ladder(settings.ladder), settings.video_codecs, factors)
 
 
 def _encode_job(ctx: JobContext, record: TitleRecord, master: Path, out_dir: Path) -> EncodeJob:
     info = MasterInfo.from_dict(record.probe)
-    job = plan_job(source_media(master, info), _ladder(ctx.settings), out_dir)
+    job = plan_job(source_media(master, info), title_ladder(ctx.settings), out_dir)
     return replace(job, threads=ctx.ffmpeg_threads)
 
 
@@ -173,9 +195,11 @@ def plan_title(ctx: JobContext, title: str, workers: int) -> TitlePlan | None:
     """Choose how to encode and record the job as started; None when it is published already."""
     record = ctx.catalog.get(title)
     settings = ctx.settings
+    chosen = title_ladder(settings)
+    refuse_unprotectable(chosen, record.encryption)  # a worker's codecs may differ from ingest's
     version = version_id(
         record.master_sha256,
-        _ladder(settings),
+        chosen,
         settings.segment_seconds,
         settings.start_bitrate,
         version_shape(settings, record.encryption),

@@ -16,6 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from encoder.ladder import CODECS
 from ingest.auth import ApiKeys
 from vodpipe.errors import ConfigError
 
@@ -96,6 +97,21 @@ def _bitrate(value: str) -> int:
     return rate
 
 
+def parse_codecs(value: str) -> tuple[str, ...]:
+    """``h264,av1`` as a tuple of known codecs, repeats dropped."""
+    codecs = tuple(dict.fromkeys(c.strip() for c in value.split(",") if c.strip()))
+    if not codecs or any(c not in CODECS for c in codecs):
+        raise ValueError(f"must be a comma-separated list of {', '.join(CODECS)}")
+    return codecs
+
+
+def _factor(value: str) -> float:
+    factor = float(value)
+    if not 0.1 <= factor <= 2:
+        raise ValueError("must be a number from 0.1 to 2")
+    return factor
+
+
 def _nonnegative(value: str) -> int:
     number = int(value)
     if number < 0:
@@ -154,6 +170,14 @@ def _token_secret(value: str) -> Secret:
     return Secret(raw)
 
 
+def _signing_key(value: str) -> Secret:
+    # As long as the HMAC-SHA256 output at least (RFC 2104 §3: shorter keys weaken it).
+    raw = value.encode()
+    if len(raw) < 32:
+        raise ValueError("must be at least 32 bytes; e.g. `openssl rand -hex 32`")
+    return Secret(raw)
+
+
 @dataclass(frozen=True)
 class Setting:
     """How one field is read: its parser, the line for the README's table, whether it is secret."""
@@ -172,6 +196,11 @@ def _setting(default: T, parse: Callable[[str], Any], doc: str, *, secret: bool 
 class Settings:
     data_dir: Path = _setting(Path("var"), Path, "Root of the local object store (embedded default).")
     ladder: Path | None = _setting(None, Path, "TOML file replacing the default bitrate ladder.")
+    video_codecs: tuple[str, ...] = _setting(
+        ("h264",), parse_codecs, "Video codecs of the ladder: `h264`, `av1`, `hevc`, comma-separated."
+    )
+    av1_bitrate_factor: float = _setting(0.6, _factor, "An AV1 rung's bitrate over its H.264 twin's.")
+    hevc_bitrate_factor: float = _setting(0.75, _factor, "An HEVC rung's bitrate over its H.264 twin's.")
     segment_seconds: Fraction = _setting(Fraction(4), _fraction, "Target segment duration, seconds.")
     start_bitrate: int = _setting(
         2_000_000, _bitrate, "HLS: list first (players start there) the variant nearest this b/s."
@@ -239,9 +268,17 @@ class Settings:
     license_url: str | None = _setting(
         None, str, "Base URL of the license server written into encrypted manifests; default PUBLIC_URL."
     )
+    url_signing_key: Secret | None = _setting(
+        None, _signing_key, "HMAC-SHA256 key of signed media URLs, at least 32 bytes. Secret.", secret=True
+    )
+    signed_urls: bool = _setting(
+        False, _flag, "1: every title needs signed URLs; 0: only titles ingested with --signed-urls."
+    )
     api_port: int = _setting(8090, _port, "Port the upload and catalog API (`vodpipe api`) listens on.")
     api_keys: ApiKeys | None = _setting(
-        None, ApiKeys.parse, "API keys of content teams: `team:key,...`, keys of 16+ characters. Secret.",
+        None,
+        ApiKeys.parse,
+        "API keys of content teams: `team:key,...`, keys of 16+ characters. Secret.",
         secret=True,
     )
     upload_max_size: int = _setting(1 << 40, _positive, "Largest master an upload may declare, bytes.")
@@ -303,7 +340,8 @@ def settings_table() -> str:
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for f in fields(Settings):
         setting: Setting = f.metadata["setting"]
-        default = "*unset*" if f.default is None else f"`{f.default}`"
+        shown = ",".join(f.default) if isinstance(f.default, tuple) else f.default
+        default = "*unset*" if f.default is None else f"`{shown}`"
         rows.append(f"| `{PREFIX}{f.name.upper()}` | {default} | {setting.doc} |")
     return "\n".join(rows)
 
