@@ -12,6 +12,7 @@ from drm.license import add_license_routes
 from origin.cors import CORS_HEADERS
 from origin.hot import HotCache
 from origin.media import SOURCE_KEY, STORE_KEY, preflight, serve_media
+from origin.observe import add_observability
 from origin.play import ASSETS_KEY, PlayerAssets, play_asset, play_page
 from origin.problems import POLICY_KEY, problem_middleware
 from origin.signed import SIGNING_KEY, UrlSigning, signed_url_middleware
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from drm.license import LicenseService
     from origin.cache_policy import CachePolicy
     from origin.disk_cache import DiskCache
+    from origin.observe import Observer
     from storage.base import ObjectStore
 
 
@@ -51,11 +53,13 @@ def make_app(
     hot_bytes: int = HOT_BYTES,
     disk: DiskCache | None = None,
     signing: UrlSigning | None = None,
+    observer: Observer | None = None,
 ) -> web.Application:
     """The origin; with a ``license_service``, the license routes are mounted under /license/.
 
     ``hot_bytes`` bounds the in-memory object cache; ``disk`` caches a remote store's objects;
-    ``signing`` checks signed URLs for the titles that need them (none: no title is checked).
+    ``signing`` checks signed URLs for the titles that need them (none: no title is checked);
+    ``observer`` adds ``/metrics`` and the access log (served with ``OriginAccessLogger``).
     """
     app = web.Application(middlewares=[problem_middleware])
     if signing is not None:
@@ -71,6 +75,8 @@ def make_app(
     app.router.add_route("*", "/media/{tail:.*}", serve_media)
     if license_service is not None:
         add_license_routes(app, license_service)
+    if observer is not None:
+        add_observability(app, observer)
     app.router.add_route("*", "/{tail:.*}", not_found)
     app.on_response_prepare.append(_add_cors)
     return app

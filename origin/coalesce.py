@@ -28,6 +28,10 @@ class Coalescer(Generic[T]):
         self._inflight: dict[str, asyncio.Task[T]] = {}
         self.coalesced = 0  # waits that joined a load already in flight
 
+    def pending(self, key: str) -> bool:
+        """Whether a load of ``key`` is in flight (so ``run`` would join it)."""
+        return key in self._inflight
+
     async def run(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
         task = self._inflight.get(key)
         if task is None:

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from origin.cache_policy import CachePolicy
 from origin.ranges import RangeNotSatisfiable
+from origin.trace import current
 from vodpipe.errors import StorageError, UnauthorizedError, VodpipeError
 
 log = logging.getLogger("vodpipe.origin")
@@ -49,6 +50,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         if isinstance(exc, StorageError) and exc.status >= 500:
             # The store's own words name its endpoint and bucket: logged here, not told to clients.
             log.warning("store failed serving %s: %s", request.path, exc.message)
+            current().store_error = True  # counted by the metrics (origin.observe)
             detail = "the object store is unavailable; retry later"
         return problem(request, exc.status, exc.title, detail, exc.problem_type, headers)
     except web.HTTPException as exc:

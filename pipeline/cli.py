@@ -8,7 +8,9 @@ import dataclasses
 import json
 import os
 import re
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,9 +23,12 @@ from ingest.catalog import parse_encryption, title_from_filename, validate_title
 from ingest.service import ingest_master
 from ingest.validate import MasterLimits
 from origin.access import AccessPolicies, write_signed_urls
+from origin.access_log import AccessLog
 from origin.app import make_app
 from origin.cache_policy import CachePolicy
 from origin.disk_cache import DiskCache
+from origin.metrics import OriginMetrics, worker_exited
+from origin.observe import Observer
 from origin.play import PlayerAssets
 from origin.signed import UrlSigning
 from origin.signing import sign_url
@@ -126,8 +131,17 @@ def license_service(settings: Settings, store: ObjectStore) -> LicenseService | 
     return LicenseService(keys, settings.token_secret.reveal())
 
 
-def origin_app(settings: Settings) -> web.Application:
-    """The origin as the settings describe it: store, caches, players, license routes."""
+def observer(settings: Settings, metrics_dir: Path | None = None) -> Observer:
+    """Metrics and access log as the settings ask; ``metrics_dir``: the workers' shared folder."""
+    disk = settings.store == "s3"
+    metrics = OriginMetrics(metrics_dir, disk_cache=disk) if settings.metrics else None
+    access_log = AccessLog(settings.access_log) if settings.access_log != "off" else None
+    token = settings.metrics_token.reveal() if settings.metrics_token else None
+    return Observer(metrics, access_log, token)
+
+
+def origin_app(settings: Settings, metrics_dir: Path | None = None) -> web.Application:
+    """The origin as the settings describe it: store, caches, players, license routes, metrics."""
     store = make_store(settings)
     policy = CachePolicy(settings.manifest_max_age, settings.manifest_edge_max_age)
     players = PlayerAssets(settings.players_dir) if settings.players_dir else None
@@ -140,7 +154,14 @@ def origin_app(settings: Settings) -> web.Application:
     key = settings.url_signing_key.reveal() if settings.url_signing_key else None
     signing = UrlSigning(key, AccessPolicies(store, settings.signed_urls))
     return make_app(
-        store, policy, players, licenses, hot_bytes=settings.origin_cache_bytes, disk=disk, signing=signing
+        store,
+        policy,
+        players,
+        licenses,
+        hot_bytes=settings.origin_cache_bytes,
+        disk=disk,
+        signing=signing,
+        observer=observer(settings, metrics_dir),
     )
 
 
@@ -178,9 +199,10 @@ async def _serve(
     reuse_port: bool = False,
     token: str | None = None,
     sign: Callable[[str], str] | None = None,
+    metrics_dir: Path | None = None,
 ) -> None:
     announce = on_ready or _announcer(settings, host, title_version, token, sign)
-    await run_until_signalled(origin_app(settings), host, port, announce, reuse_port)
+    await run_until_signalled(origin_app(settings, metrics_dir), host, port, announce, reuse_port)
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -193,8 +215,17 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         asyncio.run(_serve(settings, host, port))
         return 0
 
+    # Every worker's metrics go to one fresh private folder (mkdtemp: mode 0700), summed by any
+    # worker's /metrics. prometheus_client reads the variable when a worker imports it, after fork.
+    metrics_dir = Path(tempfile.mkdtemp(prefix="vodpipe-metrics-"))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+
     def worker(bound: int, ready: Callable[[], None]) -> None:
-        asyncio.run(_serve(settings, host, bound, on_ready=lambda _: ready(), reuse_port=True))
+        asyncio.run(
+            _serve(
+                settings, host, bound, on_ready=lambda _: ready(), reuse_port=True, metrics_dir=metrics_dir
+            )
+        )
 
     announce = _announcer(settings, host)
 
@@ -202,7 +233,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         announce(bound)  # first: scripts wait for the "origin: serving" line
         print(f"origin: {workers} worker processes", flush=True)
 
-    serve_workers(worker, workers, host, port, all_ready)
+    try:
+        serve_workers(
+            worker, workers, host, port, all_ready, on_exit=lambda pid: worker_exited(metrics_dir, pid)
+        )
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 

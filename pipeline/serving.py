@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from origin.observe import OriginAccessLogger
 from vodpipe.errors import VodpipeError
 
 if TYPE_CHECKING:
@@ -42,11 +43,15 @@ async def run_until_signalled(
 
     On SIGTERM/SIGINT the listening socket closes first and responses in flight are given up to
     ``SHUTDOWN_GRACE`` seconds to finish (aiohttp's graceful shutdown); then the process ends.
-    aiohttp's access log is off (its formatter runs per request); the origin logs what it needs.
+    aiohttp's own access-log formatter is replaced by the origin's hook (metrics, JSON access log).
     """
     raise_open_files_limit()
+    # The access-logger hook runs after each response is sent: metrics and the access log.
     runner = web.AppRunner(
-        app, shutdown_timeout=SHUTDOWN_GRACE, access_log=None, keepalive_timeout=KEEPALIVE_TIMEOUT
+        app,
+        shutdown_timeout=SHUTDOWN_GRACE,
+        access_log_class=OriginAccessLogger,
+        keepalive_timeout=KEEPALIVE_TIMEOUT,
     )
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_port=reuse_port, backlog=BACKLOG)

@@ -70,6 +70,12 @@ def _choice(*allowed: str) -> Callable[[str], str]:
     return parse
 
 
+def _access_log(value: str) -> str:
+    if value not in ("off", "stderr") and not Path(value).parent.is_dir():
+        raise ValueError("must be off, stderr, or a file in an existing folder")
+    return value
+
+
 def _part_size(value: str) -> int:
     size = int(value)
     if size < 5 << 20:  # S3 refuses multipart parts under 5 MiB (all but the last)
@@ -213,6 +219,13 @@ class Settings:
         2 << 30,
         _nonnegative,
         "Origin over S3: bytes of objects kept on local disk (SCRATCH_DIR/origin-cache).",
+    )
+    access_log: str = _setting(
+        "off", _access_log, "Origin access log, one JSON line per response: `off`, `stderr` or a file path."
+    )
+    metrics: bool = _setting(True, _flag, "Origin: 1 serves Prometheus metrics at /metrics; 0: none kept.")
+    metrics_token: Secret | None = _setting(
+        None, _secret_text, "When set, /metrics wants `Authorization: Bearer <token>`. Secret.", secret=True
     )
     broker_url: str | None = _setting(None, str, "Celery broker; unset runs jobs in-process (eager).")
     result_backend: str | None = _setting(None, str, "Celery result backend; default: the broker URL.")

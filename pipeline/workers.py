@@ -50,8 +50,11 @@ def _run_worker(body: Worker, port: int, ready: Connection) -> None:
 
 
 class Supervisor:
-    def __init__(self, body: Worker, count: int, port: int) -> None:
+    def __init__(
+        self, body: Worker, count: int, port: int, on_exit: Callable[[int], None] | None = None
+    ) -> None:
         self.body = body
+        self.on_exit = on_exit  # told the pid of each worker that died (metrics bookkeeping)
         self.count = count
         self.port = port
         self._ctx = multiprocessing.get_context("fork")  # workers start from this process's imports
@@ -99,6 +102,8 @@ class Supervisor:
                         file=sys.stderr,
                         flush=True,
                     )
+                    if self.on_exit is not None and process.pid is not None:
+                        self.on_exit(process.pid)
                     process.close()
                     self.workers[slot] = self._start()
         self._reap()
@@ -108,10 +113,17 @@ class Supervisor:
             process.join()
 
 
-def serve_workers(body: Worker, count: int, host: str, port: int, on_ready: Callable[[int], None]) -> None:
+def serve_workers(
+    body: Worker,
+    count: int,
+    host: str,
+    port: int,
+    on_ready: Callable[[int], None],
+    on_exit: Callable[[int], None] | None = None,
+) -> None:
     holder = reserve_port(host, port)
     bound = holder.getsockname()[1]
     try:
-        Supervisor(body, count, bound).run(lambda: on_ready(bound))
+        Supervisor(body, count, bound, on_exit).run(lambda: on_ready(bound))
     finally:
         holder.close()

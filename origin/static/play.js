@@ -25,6 +25,12 @@
       a.href = url.href;
     }
   }
+  // CMCD (CTA-5004): each player adds its QoE data (session id, buffer length, throughput...)
+  // to every manifest and segment request as the CMCD query argument (query, not headers: no
+  // CORS preflight), and the origin's access log records it. One session id per page load.
+  const sid = window.crypto && crypto.randomUUID ? crypto.randomUUID()
+    : Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  state.cmcd = { sid, cid: config.url.split("/")[2] };
   if (token) {
     for (const a of document.querySelectorAll("nav a")) {
       const url = new URL(a.href);
@@ -104,7 +110,8 @@
           xhr.setRequestHeader("Authorization", bearer.Authorization);
         },
       } : {};
-      const hls = new Hls({ capLevelToPlayerSize: false, ...buffer, ...drm, ...keys });
+      const cmcd = { cmcd: { sessionId: state.cmcd.sid, contentId: state.cmcd.cid, useHeaders: false } };
+      const hls = new Hls({ capLevelToPlayerSize: false, ...buffer, ...drm, ...keys, ...cmcd });
       hls.on(Hls.Events.ERROR, (_, data) => { if (data.fatal) fail(`hls.js: ${data.type} ${data.details}`); });
       hls.on(Hls.Events.MANIFEST_PARSED, (_, data) => setLadder(data.levels.map((l) => ({ height: l.height, width: l.width, bitrate: l.bitrate }))));
       hls.on(Hls.Events.LEVEL_SWITCHED, (_, data) => { const l = hls.levels[data.level]; setActive({ height: l.height, bitrate: l.bitrate }); });
@@ -114,6 +121,7 @@
     },
     "dash.js": function () {
       const player = dashjs.MediaPlayer().create();
+      player.updateSettings({ streaming: { cmcd: { enabled: true, sid: state.cmcd.sid, cid: state.cmcd.cid, mode: "query" } } });
       if (config.buffer) {
         const b = config.buffer;
         player.updateSettings({ streaming: { buffer: { bufferTimeAtTopQuality: b, bufferTimeAtTopQualityLongForm: b, stableBufferTime: b } } });
@@ -136,6 +144,7 @@
       shaka.polyfill.installAll();
       if (!shaka.Player.isBrowserSupported()) return fail("Shaka Player: browser not supported");
       const player = new shaka.Player();
+      player.configure({ cmcd: { enabled: true, sessionId: state.cmcd.sid, contentId: state.cmcd.cid, useHeaders: false } });
       if (config.buffer) player.configure({ streaming: { bufferingGoal: config.buffer, rebufferingGoal: Math.min(2, config.buffer) } });
       await player.attach(video);
       if (bearer) {
@@ -161,7 +170,8 @@
         }
       }
       try {
-        await player.load(config.url);
+        // Absolute: Shaka's CMCD query rewriting turns a root-relative "/media/..." into "//media/...".
+        await player.load(new URL(config.url, location.href).href);
       } catch (e) {
         return fail(`Shaka Player: load failed, code ${e.code}`);
       }
