@@ -194,6 +194,11 @@ http {{
             add_header X-Cache-Status $upstream_cache_status always;
         }}
 
+        # The origin's Prometheus metrics are for the operator's scraper, not for viewers.
+        location = /metrics {{
+            return 404;
+        }}
+
         # Everything else (player pages, license requests, health) passes through uncached.
         location / {{
             proxy_pass http://{UPSTREAM};

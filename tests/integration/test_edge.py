@@ -224,6 +224,15 @@ def test_a_cors_preflight_passes_through_to_the_origin(
     assert (entry["method"], entry["cache"]) == ("OPTIONS", "")  # asked of the origin, never cached
 
 
+def test_the_origins_metrics_are_not_served_to_viewers_through_the_edge(
+    make_stack: Callable[..., Stack], published: Published
+) -> None:
+    stack = make_stack("local")
+    assert fetch(f"{stack.origin_url}/metrics").status == 200  # the operator scrapes the origin
+    assert stack.get("/metrics").status == 404
+    assert stack.upstream("/metrics") == []  # refused at the edge, never asked of the origin
+
+
 def test_with_one_of_two_origins_down_the_other_answers_every_miss(
     make_stack: Callable[..., Stack], published: Published
 ) -> None:
