@@ -63,6 +63,12 @@ def trial_sizes(
     return list(zip(sizes, planned, strict=True))
 
 
+def scoring_size(geometry: SourceGeometry) -> tuple[int, int]:
+    """The master's display size, even: what libvmaf scores every rung at."""
+    width, height = (max(2, 2 * round(v / 2)) for v in display_size(geometry))
+    return width, height
+
+
 def _trial_path(workdir: Path, excerpt: int, size: TrialSize, crf: int) -> Path:
     return workdir / f"trial-{excerpt}-{size.height}-crf{crf}.mp4"
 
@@ -118,7 +124,7 @@ def run_trials(
         raise InvalidMasterError(f"master {master.name} has no duration")
     excerpts = choose_excerpts(duration, options)
     sizes = trial_sizes(base, geometry, options.min_height)
-    width, height = (max(2, 2 * round(v / 2)) for v in display_size(geometry))
+    width, height = scoring_size(geometry)
     gop = max(1, round(base.gop_seconds * rate))
     runner = SubprocessRunner()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -135,7 +141,7 @@ def run_trials(
     scores: dict[tuple[int, int], list[float]] = {}
     seconds = 0.0
     for e, excerpt in enumerate(excerpts):
-        reference = workdir / f"reference-{e}.mkv"
+        reference = workdir / f"reference-{e}.mp4"  # not Matroska: its 1 ms clock misaligns frames
         outputs = [(p, [(c, _trial_path(workdir, e, s, c)) for c in options.crfs]) for s, p in sizes]
         runner.run(trial_args(ffmpeg, master, excerpt, reference, outputs, preset, gop), excerpt.seconds)
         step()
