@@ -11,6 +11,7 @@ FINDINGS.md, "The fixed ladder").
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -39,9 +40,13 @@ class PerTitleOptions:
     max_ratio: float = 2.0  # ...and at most this bitrate ratio (where the hull allows both)
     crfs: tuple[int, ...] = (18, 23, 28, 33, 38)  # x264 CRF grid; 5 steps is about 1.8x rate
     trial_preset: str = "superfast"  # capped at the base ladder's preset, never slower
-    excerpts: int = 3  # a title longer than whole_seconds is sampled at this many places
+    # A title longer than whole_seconds is sampled: excerpts of excerpt_seconds (one GOP of the
+    # default ladder, so a trial holds keyframes as often as the encode) covering about
+    # sample_fraction of it, at least one and at most ``excerpts``.
+    excerpts: int = 5
     excerpt_seconds: float = 2.0
-    whole_seconds: float = 12.0  # a title this short is analysed whole
+    sample_fraction: float = 0.05
+    whole_seconds: float = 12.0
     subsample: int = 5  # VMAF on every Nth frame of each trial
 
 
@@ -121,6 +126,8 @@ def validate_options(options: PerTitleOptions) -> None:
         raise ConfigError("per-title: the bottom rung's floor must be under the top rung's cap")
     if options.excerpts < 1 or options.excerpt_seconds <= 0 or options.subsample < 1:
         raise ConfigError("per-title: excerpts, excerpt_seconds and subsample must be positive")
+    if not 0 < options.sample_fraction <= 1 or options.whole_seconds < options.excerpt_seconds:
+        raise ConfigError("per-title: sample_fraction must be in (0, 1], whole_seconds >= excerpt_seconds")
 
 
 def trial_preset(options: PerTitleOptions, base: Ladder) -> str:
@@ -130,13 +137,16 @@ def trial_preset(options: PerTitleOptions, base: Ladder) -> str:
 
 
 def choose_excerpts(duration: float, options: PerTitleOptions) -> tuple[Excerpt, ...]:
-    """The whole title when short; else ``excerpts`` pieces, one centred in each equal part."""
-    if duration <= options.whole_seconds or duration <= options.excerpts * options.excerpt_seconds:
+    """The whole title when short; else pieces covering about ``sample_fraction`` of it, one
+    centred in each equal part (the trials cost in proportion to what they sample)."""
+    if duration <= options.whole_seconds:
         return (Excerpt(0.0, duration),)
-    part = duration / options.excerpts
+    wanted = math.floor(duration * options.sample_fraction / options.excerpt_seconds)
+    count = max(1, min(options.excerpts, wanted))
+    part = duration / count
     return tuple(
         Excerpt(round(part * i + (part - options.excerpt_seconds) / 2, 3), options.excerpt_seconds)
-        for i in range(options.excerpts)
+        for i in range(count)
     )
 
 

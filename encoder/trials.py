@@ -2,8 +2,9 @@
 
 Per excerpt, one FFmpeg decodes the master once and writes a lossless copy of the excerpt (the
 reference every trial is scored against, frame for frame) and one x264 trial per resolution and
-CRF. Each trial's rate is its video bitstream's bits over the excerpt's length; its quality is
-libvmaf's VMAF against the reference scaled to the master's display size (``encoder.quality``).
+CRF; a second FFmpeg scores them all in one libvmaf pass. Each trial's rate is its video
+bitstream's bits over the excerpt's length; its quality is libvmaf's VMAF against the reference
+scaled to the master's display size (``encoder.quality``).
 A resolution's point pools every excerpt: total bits over total seconds, the mean over all the
 scored frames.
 """
@@ -19,7 +20,7 @@ import av
 from encoder.hull import RatePoint
 from encoder.ladder import SourceGeometry, display_size, plan_ladder
 from encoder.per_title import TrialSize, choose_excerpts
-from encoder.quality import QualityJob, host_threads, measure_quality
+from encoder.quality import QualityJob, build_batch_quality_args, host_threads, parse_vmaf_log
 from encoder.runner import SubprocessRunner
 from vodpipe.errors import InvalidMasterError
 
@@ -128,7 +129,7 @@ def run_trials(
     gop = max(1, round(base.gop_seconds * rate))
     runner = SubprocessRunner()
     workdir.mkdir(parents=True, exist_ok=True)
-    steps = len(excerpts) * (1 + len(sizes) * len(options.crfs))
+    steps = 2 * len(excerpts)
     done = 0
 
     def step() -> None:
@@ -146,19 +147,23 @@ def run_trials(
         runner.run(trial_args(ffmpeg, master, excerpt, reference, outputs, preset, gop), excerpt.seconds)
         step()
         seconds += excerpt.seconds
-        for size, _ in sizes:
-            for crf in options.crfs:
-                trial = _trial_path(workdir, e, size, crf)
-                job = QualityJob(
-                    trial, reference, width, height, trial.with_suffix(".json"),
-                    n_subsample=options.subsample, threads=host_threads(), ssim=False,
-                )  # fmt: skip
-                report = measure_quality(runner, ffmpeg, job, duration=excerpt.seconds, frame_rate=rate)
-                key = (size.height, crf)
-                bits[key] = bits.get(key, 0) + bitstream_bits(trial)
-                scores.setdefault(key, []).extend(f.vmaf for f in report.frames)
-                trial.unlink()
-                step()
+        # One libvmaf pass scores every trial of the excerpt: the reference is decoded once.
+        keys = [(size.height, crf) for size, _ in sizes for crf in options.crfs]
+        jobs = [
+            QualityJob(
+                _trial_path(workdir, e, size, crf), reference, width, height,
+                workdir / f"vmaf-{e}-{size.height}-{crf}.json",
+                n_subsample=options.subsample, threads=host_threads(), ssim=False,
+            )
+            for size, _ in sizes
+            for crf in options.crfs
+        ]  # fmt: skip
+        runner.run(build_batch_quality_args(ffmpeg, jobs), excerpt.seconds)
+        for key, job in zip(keys, jobs, strict=True):
+            bits[key] = bits.get(key, 0) + bitstream_bits(job.rung)
+            scores.setdefault(key, []).extend(f.vmaf for f in parse_vmaf_log(job.log_path.read_text()))
+            job.rung.unlink()
+        step()
         reference.unlink()
     points = [
         RatePoint(round(bits[key] / seconds), round(sum(v) / len(v), 3), key[0], f"crf={key[1]}")

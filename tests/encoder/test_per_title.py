@@ -37,9 +37,11 @@ BASE = load_ladder(None)
 
 
 def test_short_titles_are_analysed_whole_and_long_ones_sampled_evenly() -> None:
-    options = PerTitleOptions(excerpts=3, excerpt_seconds=2.0, whole_seconds=12.0)
+    options = PerTitleOptions(excerpts=3, excerpt_seconds=2.0, whole_seconds=12.0, sample_fraction=0.05)
     assert choose_excerpts(10.0, options) == (Excerpt(0.0, 10.0),)
-    assert choose_excerpts(60.0, options) == (Excerpt(9.0, 2.0), Excerpt(29.0, 2.0), Excerpt(49.0, 2.0))
+    assert choose_excerpts(30.0, options) == (Excerpt(14.0, 2.0),)  # 5 % is under one excerpt
+    assert choose_excerpts(80.0, options) == (Excerpt(19.0, 2.0), Excerpt(59.0, 2.0))
+    assert choose_excerpts(600.0, options) == (Excerpt(99.0, 2.0), Excerpt(299.0, 2.0), Excerpt(499.0, 2.0))
 
 
 def test_rungs_lie_on_the_hull_across_resolutions_and_switch_where_it_does() -> None:
