@@ -127,3 +127,23 @@ def test_a_chunked_encode_gets_the_same_rungs(run: PerTitleRun) -> None:
     mpd = f"{run.origin}/media/chunked/{run.versions['chunked']}/manifest.mpd"
     result = run_cli("check", mpd, env=run.env)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_fixed_ladder_is_measured_only_when_quality_is_on(
+    make_master: MakeMaster, cli_env: dict[str, str]
+) -> None:
+    master = make_master("quality-fixed-2s.mp4", seconds=2, size="480x270", audio=False)
+    data = Path(cli_env["VODPIPE_DATA_DIR"])
+    plain = run_cli("ingest", str(master), "--title", "plain", env=cli_env)
+    assert plain.returncode == 0, plain.stderr
+    assert _record(data, "plain")["quality"] is None
+    assert set(_record(data, "plain")["progress"]) == {"encode", "assemble", "package", "publish"}
+    measured = run_cli("ingest", str(master), "--title", "measured", env=cli_env | {"VODPIPE_QUALITY": "on"})
+    assert measured.returncode == 0, measured.stderr
+    record = _record(data, "measured")
+    assert record["per_title"] is None
+    assert "analyse" not in record["progress"]
+    assert record["progress"]["quality"] == 100.0
+    (rung,) = record["quality"]["rungs"]
+    assert (rung["id"], rung["bitrate"] > 0, rung["frames"]) == ("240p", True, 12)  # 60 frames / 5
+    assert not (data / "reports/measured" / record["published_version"] / "plan.json").exists()
