@@ -128,7 +128,7 @@ def _x264_options(job: EncodeJob, rung: PlannedRung, gop: int) -> dict[str, Any]
         "c:v": "libx264",
         "preset": job.preset,
         "profile:v": job.profile,
-        "b:v": _kbps(rung.bitrate),
+        **({"b:v": _kbps(rung.bitrate)} if rung.crf is None else {"crf": f"{rung.crf:g}"}),
         "maxrate": _kbps(rung.maxrate),
         "bufsize": _kbps(rung.bufsize),
         "forced-idr": 1,

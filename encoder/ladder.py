@@ -38,6 +38,10 @@ class Rung:
     height: int  # the short side: 1080 means 1920x1080 landscape or 1080x1920 portrait
     bitrate: int
     codec: str = "h264"  # one of CODECS
+    # Capped CRF instead of a target rate: a per-title rung encodes at the CRF its trial was
+    # measured at, with maxrate/bufsize from ``bitrate`` only as a ceiling (one-pass ABR on easy
+    # content misses its target: FINDINGS.md, "The fixed ladder").
+    crf: float | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class PlannedRung:
     bufsize: int
     sar: Fraction = Fraction(1)  # sample (pixel) aspect ratio, signalled in the H.264 VUI
     codec: str = "h264"
+    crf: float | None = None  # capped CRF (see Rung.crf); None: the bitrate is the target
 
     @property
     def display_aspect(self) -> Fraction:
@@ -224,6 +229,12 @@ def rung_size(aspect: Fraction, nominal: int) -> tuple[int, int, Fraction]:
     return long_, short, (aspect * short / long_).limit_denominator(VUI_RATIO_MAX)
 
 
+# A capped-CRF rung's VBV is never sized below this rate: on near-static content the average
+# rate is a few kb/s, and a buffer sized from it starves the keyframes (a slide at 15 kb/s
+# scored VMAF 97 uncapped and 42 with maxrate 24k/bufsize 32k).
+CRF_CAP_FLOOR = 200_000
+
+
 def plan_ladder(ladder: Ladder, source: SourceGeometry) -> tuple[PlannedRung, ...]:
     """Rungs that fit the source, each with exactly the source's display aspect ratio.
 
@@ -248,16 +259,18 @@ def plan_ladder(ladder: Ladder, source: SourceGeometry) -> tuple[PlannedRung, ..
         w, h = (lng, s) if height <= width else (s, lng)
         if height > width:  # portrait: the pixel is as wide as tall rotated, so the ratio inverts
             sar = 1 / sar
+        cap = rung.bitrate if rung.crf is None else max(rung.bitrate, CRF_CAP_FLOOR)
         planned.append(
             PlannedRung(
                 rung.name,
                 w,
                 h,
                 rung.bitrate,
-                int(rung.bitrate * ladder.maxrate_factor),
-                int(rung.bitrate * ladder.bufsize_factor),
+                int(cap * ladder.maxrate_factor),
+                int(cap * ladder.bufsize_factor),
                 sar,
                 rung.codec,
+                rung.crf,
             )
         )
     return tuple(planned)

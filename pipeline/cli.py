@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from drm.keystore import ObjectKeyStore
 from drm.license import LicenseService
 from drm.tokens import MAX_TTL, issue_token
-from ingest.catalog import parse_encryption, title_from_filename, validate_title
+from ingest.catalog import parse_encryption, parse_ladder_mode, title_from_filename, validate_title
 from ingest.service import ingest_master
 from ingest.validate import MasterLimits
 from origin.access import AccessPolicies, write_signed_urls
@@ -66,6 +66,7 @@ def ingest_and_process(
     title: str | None,
     encryption: EncryptionMode = "none",
     signed_urls: bool | None = None,
+    ladder_mode: str | None = None,
 ) -> tuple[str, str | None]:
     """Ingest, then run the job (in-process on the embedded default). Returns title and version.
 
@@ -73,15 +74,15 @@ def ingest_and_process(
     worker behind a broker runs with its own. ``signed_urls`` (None: unchanged) is recorded for
     the title before anything of it is published, so it is never served unsigned by mistake.
     """
-    from pipeline.job import title_ladder
+    from pipeline.job import settings_ladder
     from pipeline.tasks import process_title  # imports Celery only for commands that use it
 
     store = make_store(settings)
     name = validate_title(title) if title else title_from_filename(path.name)
-    refuse_unprotectable(title_ladder(settings), encryption)  # before anything is stored
+    refuse_unprotectable(settings_ladder(settings), encryption)  # before anything is stored
     if encryption != "none":
         key_store(settings, store)  # no key-encryption key: refused before anything is stored
-    outcome = ingest_master(store, path, name, MasterLimits(), encryption)
+    outcome = ingest_master(store, path, name, MasterLimits(), encryption, ladder_mode)
     if signed_urls is not None:
         write_signed_urls(store, name, signed_urls)
     if not outcome.is_new and outcome.record.status == "published":
@@ -115,7 +116,7 @@ def _codecs_arg(value: str) -> tuple[str, ...]:
 def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     settings = with_codecs_option(settings, args.codecs)
     name, version = ingest_and_process(
-        settings, Path(args.path), args.title, args.encryption, args.signed_urls
+        settings, Path(args.path), args.title, args.encryption, args.signed_urls, args.ladder
     )
     if version:
         for kind, url in _urls(settings, name, version).items():
@@ -275,7 +276,9 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         if not master.exists():
             print("demo: generating a 30 s 1080p test master with FFmpeg", file=sys.stderr)
             make_demo_master(SubprocessRunner(), settings.ffmpeg_exe(), master)
-    name, version = ingest_and_process(settings, master, args.title, args.encrypt, args.signed_urls or None)
+    name, version = ingest_and_process(
+        settings, master, args.title, args.encrypt, args.signed_urls or None, args.ladder
+    )
     if version is None:
         raise VodpipeError("the demo runs in-process; unset VODPIPE_BROKER_URL")
     if args.encrypt != "none":
@@ -398,6 +401,15 @@ Each rule's meaning and source (spec clause or player behaviour) is listed in th
 """
 
 
+def _ladder_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--ladder",
+        type=parse_ladder_mode,
+        metavar="{fixed,per-title}",
+        help="fixed ladder, or rungs chosen on this title's measured hull (default: VODPIPE_LADDER_MODE)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vodpipe", description="Master in, adaptive title out.")
     parser.add_argument("--traceback", action="store_true", help="show the traceback of an internal error")
@@ -420,6 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         help="serve the title only to signed URLs (`vodpipe sign`); --no-signed-urls opens it again",
     )
+    _ladder_option(p)
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("serve", help="run the origin")
@@ -451,6 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--codecs", type=_codecs_arg, help=CODECS_HELP)
     p.add_argument("--host")
     p.add_argument("--port", type=int)
+    _ladder_option(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser(

@@ -35,6 +35,7 @@ from encoder.encode import (
 )
 from encoder.join import join_chunks
 from encoder.ladder import Ladder, PlannedRung, SourceGeometry, load_ladder, with_codecs
+from encoder.per_title import PerTitleOptions, PerTitlePlan
 from ingest.catalog import Catalog, TitleRecord
 from ingest.probe import MasterInfo
 from packager import aes128
@@ -47,7 +48,15 @@ from pipeline.protection import (
     track_classes,
     version_shape,
 )
-from pipeline.workspace import all_stored, chunk_key, clear, packaged_prefix, rendition_key, work_prefix
+from pipeline.workspace import (
+    all_stored,
+    chunk_key,
+    clear,
+    packaged_prefix,
+    rendition_key,
+    report_key,
+    work_prefix,
+)
 from vodpipe.errors import InvalidMasterError, TransientError, VodpipeError
 
 if TYPE_CHECKING:
@@ -60,8 +69,8 @@ if TYPE_CHECKING:
     from pipeline.settings import Settings
     from storage.base import ObjectStore
 
-STAGES = ("encode", "assemble", "package", "publish")
 PRESENTATION = "presentation.json"  # written last by the package stage: its done marker
+PLAN = "plan.json"  # the per-title plan, under report_key: written last by the analyse stage
 
 
 def source_media(path: Path, info: MasterInfo) -> SourceMedia:
@@ -81,13 +90,15 @@ def source_media(path: Path, info: MasterInfo) -> SourceMedia:
 
 
 def ladder_shape(ladder: Ladder) -> dict[str, object]:
-    """The ladder as JSON for the version id; what only other codecs use is left out of an
-    H.264-only ladder, so that its titles keep the version ids they had before codecs existed."""
+    """The ladder as JSON for the version id; what only other codecs or capped CRF use is left out
+    of a plain H.264 ladder, so that its titles keep the version ids they had before those existed."""
     shape = asdict(ladder)
     codecs = {r.codec for r in ladder.rungs}
     for rung in shape["rungs"]:
         if rung["codec"] == "h264":
             del rung["codec"]
+        if rung["crf"] is None:  # capped CRF is per-title's; a fixed ladder's rungs have none
+            del rung["crf"]
     for codec, field in (("av1", "av1_preset"), ("hevc", "hevc_preset")):
         if codec not in codecs:
             del shape[field]
@@ -100,9 +111,11 @@ def version_id(
     segment_seconds: Fraction,
     start_bitrate: int,
     protection: Mapping[str, str] | None = None,
+    per_title: Mapping[str, object] | None = None,
 ) -> str:
     """A version folder name that changes whenever the input or the output's shape does
-    (``protection``: the encryption mode and what else of it shapes the bytes; none when clear)."""
+    (``protection``: the encryption mode and what else of it shapes the bytes; none when clear;
+    ``per_title``: the per-title options when the ladder is chosen per title, none when fixed)."""
     shape_of: dict[str, object] = {
         "ladder": ladder_shape(ladder),
         "segment": str(segment_seconds),
@@ -110,11 +123,13 @@ def version_id(
     }
     if protection:
         shape_of["protection"] = dict(protection)
+    if per_title:
+        shape_of["per_title"] = dict(per_title)
     shape = json.dumps(shape_of, sort_keys=True)
     return "v" + hashlib.sha256(f"{master_sha256}:{shape}".encode()).hexdigest()[:12]
 
 
-def _rung_record(rung: PlannedRung) -> dict[str, object]:
+def rung_record(rung: PlannedRung) -> dict[str, object]:
     """A planned rung as JSON: the sample aspect ratio as ``num:den``."""
     return {**asdict(rung), "sar": f"{rung.sar.numerator}:{rung.sar.denominator}"}
 
@@ -148,6 +163,8 @@ class TitlePlan:
     version: str
     strategy: Strategy
     chunks: tuple[Chunk, ...]
+    analyse: bool = False  # a per-title ladder: trial encodes choose the rungs before encoding
+    quality: bool = False  # the rungs' quality is measured against the master before packaging
 
 
 def update_title(ctx: JobContext, title: str, **changes: Any) -> TitleRecord:
@@ -179,30 +196,95 @@ def fail_title(store: ObjectStore, title: str, exc: BaseException) -> None:
         catalog.update(title, lambda record: record.with_status("failed", error=reason))
 
 
-def title_ladder(settings: Settings) -> Ladder:
-    """The ladder file (or the default) with a rung set per codec of ``VIDEO_CODECS``."""
+def base_ladder(settings: Settings) -> Ladder:
+    """The ladder file (or the default) as written: what a per-title analysis starts from."""
+    return load_ladder(settings.ladder)
+
+
+def codec_ladder(settings: Settings, ladder: Ladder) -> Ladder:
+    """``ladder`` with a rung set per codec of ``VIDEO_CODECS``."""
     factors = {"av1": settings.av1_bitrate_factor, "hevc": settings.hevc_bitrate_factor}
-    return with_codecs(load_ladder(settings.ladder), settings.video_codecs, factors)
+    return with_codecs(ladder, settings.video_codecs, factors)
 
 
-def _encode_job(ctx: JobContext, record: TitleRecord, master: Path, out_dir: Path) -> EncodeJob:
+def settings_ladder(settings: Settings) -> Ladder:
+    """The fixed ladder the settings name, with its codec twins."""
+    return codec_ladder(settings, base_ladder(settings))
+
+
+def ladder_mode(settings: Settings, record: TitleRecord) -> str:
+    """The title's own mode (chosen at ingest), else the setting's."""
+    return record.ladder_mode or settings.ladder_mode
+
+
+def per_title_options(settings: Settings) -> PerTitleOptions:
+    return PerTitleOptions(
+        top_vmaf=settings.per_title_top_vmaf,
+        vmaf_step=settings.per_title_vmaf_step,
+        max_bitrate=settings.per_title_max_bitrate,
+        min_bitrate=settings.per_title_min_bitrate,
+        min_height=settings.per_title_min_height,
+    )
+
+
+def measures_quality(settings: Settings, mode: str) -> bool:
+    return settings.quality == "on" or (settings.quality == "auto" and mode == "per-title")
+
+
+def title_stages(analyse: bool, quality: bool) -> tuple[str, ...]:
+    return (
+        *(("analyse",) if analyse else ()),
+        "encode",
+        "assemble",
+        *(("quality",) if quality else ()),
+        "package",
+        "publish",
+    )
+
+
+def title_ladder(ctx: JobContext, record: TitleRecord, version: str) -> Ladder:
+    """The ladder a version encodes: the setting's, or the one its per-title plan chose."""
+    if ladder_mode(ctx.settings, record) != "per-title":
+        return settings_ladder(ctx.settings)
+    key = report_key(record.title, version, PLAN)
+    if not ctx.store.exists(key):
+        raise TransientError(f"the per-title plan of {record.title} {version} is not in the store yet")
+    return codec_ladder(ctx.settings, PerTitlePlan.from_json(ctx.store.get_bytes(key).decode()).ladder)
+
+
+def _encode_job(
+    ctx: JobContext, record: TitleRecord, master: Path, out_dir: Path, ladder: Ladder | None = None
+) -> EncodeJob:
     info = MasterInfo.from_dict(record.probe)
-    job = plan_job(source_media(master, info), title_ladder(ctx.settings), out_dir)
+    job = plan_job(source_media(master, info), ladder or settings_ladder(ctx.settings), out_dir)
     return replace(job, threads=ctx.ffmpeg_threads)
 
 
+def version_encode_job(
+    ctx: JobContext, record: TitleRecord, version: str, master: Path, out_dir: Path
+) -> EncodeJob:
+    return _encode_job(ctx, record, master, out_dir, title_ladder(ctx, record, version))
+
+
 def plan_title(ctx: JobContext, title: str, workers: int) -> TitlePlan | None:
-    """Choose how to encode and record the job as started; None when it is published already."""
+    """Choose how to encode and record the job as started; None when it is published already.
+
+    A per-title ladder is not known yet: chunks are cut by the base ladder's GOP, which the
+    per-title ladder keeps.
+    """
     record = ctx.catalog.get(title)
     settings = ctx.settings
-    chosen = title_ladder(settings)
+    chosen = settings_ladder(settings)
     refuse_unprotectable(chosen, record.encryption)  # a worker's codecs may differ from ingest's
+    mode = ladder_mode(settings, record)
+    per_title = {"mode": mode, **asdict(per_title_options(settings))} if mode == "per-title" else None
     version = version_id(
         record.master_sha256,
         chosen,
         settings.segment_seconds,
         settings.start_bitrate,
         version_shape(settings, record.encryption),
+        per_title,
     )
     if record.status == "published" and record.published_version == version:
         return None
@@ -210,18 +292,21 @@ def plan_title(ctx: JobContext, title: str, workers: int) -> TitlePlan | None:
     job = _encode_job(ctx, record, Path("master"), Path("out"))
     frames = info.video.frame_count if info.video else 0
     strategy, chunks = choose_strategy(job, frames, workers, ChunkPolicy(ctx.settings.chunk_seconds))
-    ladder = [_rung_record(r) for r in job.rungs]
+    ladder = [rung_record(r) for r in job.rungs] if per_title is None else []
+    analyse, quality = per_title is not None, measures_quality(settings, mode)
+    progress = dict.fromkeys(title_stages(analyse, quality), 0.0)
     ctx.catalog.update(
         title,
         lambda r: r.with_status(
-            "encoding", version=version, error=None, ladder=ladder, progress=dict.fromkeys(STAGES, 0.0)
+            "encoding", version=version, error=None, ladder=ladder, progress=progress, per_title=None,
+            quality=None,
         ),
-    )
-    return TitlePlan(title, version, strategy, chunks)
+    )  # fmt: skip
+    return TitlePlan(title, version, strategy, chunks, analyse, quality)
 
 
 @contextmanager
-def _scratch(ctx: JobContext, title: str) -> Iterator[Path]:
+def scratch_dir(ctx: JobContext, title: str) -> Iterator[Path]:
     folder = Path(tempfile.mkdtemp(prefix=f"vodpipe-{title}-", dir=ctx.settings.scratch_dir))
     try:
         yield folder
@@ -229,7 +314,7 @@ def _scratch(ctx: JobContext, title: str) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _master(ctx: JobContext, record: TitleRecord) -> Path:
+def local_master(ctx: JobContext, record: TitleRecord) -> Path:
     """The master as a local file: the store's own, or a copy cached on this host by digest."""
     local = ctx.store.local_path(record.master_key)
     if local is not None and local.is_file():
@@ -251,8 +336,8 @@ def _renditions(job: EncodeJob) -> list[EncodedRendition]:
 def encode_whole(ctx: JobContext, title: str, version: str) -> None:
     """One FFmpeg decodes the master once and encodes every rung and the audio."""
     record = ctx.catalog.get(title)
-    with _scratch(ctx, title) as scratch:
-        job = _encode_job(ctx, record, _master(ctx, record), scratch)
+    with scratch_dir(ctx, title) as scratch:
+        job = version_encode_job(ctx, record, version, local_master(ctx, record), scratch)
         names = [r.path.name for r in _renditions(job)]
         keys = [rendition_key(title, version, n) for n in names]
         if not all_stored(ctx.store, keys):
@@ -270,8 +355,8 @@ def _exe(ctx: JobContext) -> str:
 def encode_chunk(ctx: JobContext, title: str, version: str, chunk: Chunk, total: int) -> None:
     """Encode one chunk's video into every rung; outputs at ``work/.../chunks/{index}/``."""
     record = ctx.catalog.get(title)
-    with _scratch(ctx, title) as scratch:
-        job = _encode_job(ctx, record, _master(ctx, record), scratch)
+    with scratch_dir(ctx, title) as scratch:
+        job = version_encode_job(ctx, record, version, local_master(ctx, record), scratch)
         keys = [chunk_key(title, version, chunk.index, r.path.name) for r in video_renditions(job)]
         if not all_stored(ctx.store, keys):
             info = MasterInfo.from_dict(record.probe)
@@ -289,8 +374,8 @@ def encode_audio(ctx: JobContext, title: str, version: str) -> None:
     """Every audio stream, whole, straight to its rendition key."""
     record = ctx.catalog.get(title)
     info = MasterInfo.from_dict(record.probe)
-    with _scratch(ctx, title) as scratch:
-        job = _encode_job(ctx, record, _master(ctx, record), scratch)
+    with scratch_dir(ctx, title) as scratch:
+        job = version_encode_job(ctx, record, version, local_master(ctx, record), scratch)
         keys = [rendition_key(title, version, r.path.name) for r in audio_renditions(job)]
         if not all_stored(ctx.store, keys):
             for rendition in run_audio(ctx.runner, _exe(ctx), job, info.duration):
@@ -301,8 +386,8 @@ def assemble(ctx: JobContext, title: str, version: str, chunk_count: int) -> Non
     """Join each rung's chunks, in order, into its rendition."""
     record = ctx.catalog.get(title)
     report(ctx, title, "encode", 100.0)
-    with _scratch(ctx, title) as scratch:
-        job = _encode_job(ctx, record, Path("master"), scratch)
+    with scratch_dir(ctx, title) as scratch:
+        job = version_encode_job(ctx, record, version, Path("master"), scratch)
         rungs = video_renditions(job)
         for done, rendition in enumerate(rungs):
             name = rendition.path.name
@@ -345,8 +430,8 @@ def package_title(ctx: JobContext, title: str, version: str) -> None:
         return
     record = ctx.catalog.get(title)
     update_title(ctx, title, status="packaging")
-    with _scratch(ctx, title) as scratch:
-        job = _encode_job(ctx, record, Path("master"), scratch / "encoded")
+    with scratch_dir(ctx, title) as scratch:
+        job = version_encode_job(ctx, record, version, Path("master"), scratch / "encoded")
         job.out_dir.mkdir()
         tracks = []
         for r in _renditions(job):
@@ -388,7 +473,7 @@ def publish_title(ctx: JobContext, title: str, version: str) -> TitleRecord:
     """Copy the packaged title to ``media/``: segments first, manifests last."""
     renditions = json.loads(ctx.store.get_bytes(f"{work_prefix(title, version)}/{PRESENTATION}"))
     prefix = packaged_prefix(title, version) + "/"
-    with _scratch(ctx, title) as scratch:
+    with scratch_dir(ctx, title) as scratch:
         for key in ctx.store.list(prefix):
             local = scratch / key[len(prefix) :]
             local.parent.mkdir(parents=True, exist_ok=True)
@@ -400,7 +485,7 @@ def publish_title(ctx: JobContext, title: str, version: str) -> TitleRecord:
         status="published",
         published_version=version,
         renditions=renditions,
-        progress=dict.fromkeys(STAGES, 100.0),
+        progress=dict.fromkeys(ctx.catalog.get(title).progress, 100.0),
     )
     clear(ctx.store, title, version)  # intermediate files: the published version is final
     return record

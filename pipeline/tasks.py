@@ -2,8 +2,12 @@
 
 The job is a canvas::
 
-    process_title (plan) -> encode_whole                          -> package -> publish
-                         -> chord(encode_chunk x N, encode_audio) -> assemble -> package -> publish
+    process_title (plan) -> [analyse] -> encode_whole                          -> [quality] -> ...
+                         -> [analyse] -> chord(encode_chunk x N, encode_audio) -> assemble -> [quality] -> ...
+    ... -> package -> publish
+
+``analyse`` (trial encodes that choose a per-title ladder) runs for per-title titles, ``quality``
+(every rung scored against the master) when the quality setting asks for it.
 
 Transient failures (a killed FFmpeg, a store that is down, a chunk not stored yet) are retried
 with backoff; any other error fails the title at once with its reason (``on_failure``), and a
@@ -13,6 +17,7 @@ chord whose chunk failed never assembles.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from celery import Task, chain, chord
@@ -22,12 +27,14 @@ from celery.result import allow_join_result
 from encoder.chunks import Chunk
 from encoder.runner import SubprocessRunner
 from ingest.catalog import validate_title
-from pipeline import job
+from pipeline import analysis, job
 from pipeline.celery_app import celery_app
 from pipeline.console import progress_printer
 from pipeline.settings import current_settings
 from pipeline.store import make_store
 from vodpipe.errors import StoreUnavailableError, TransientError
+
+QUIET_STAGES = ("analyse", "quality")  # stages whose FFmpeg runs report no progress of their own
 
 
 class TitleTask(Task):  # type: ignore[misc]
@@ -49,11 +56,11 @@ class TitleTask(Task):  # type: ignore[misc]
         def on_stage(stage: str, percent: float) -> None:
             if not eager:  # eager tasks have no result backend to hold their state
                 self.update_state(state="PROGRESS", meta={"title": title, stage: percent})
+            elif stage in QUIET_STAGES:  # no FFmpeg progress line shows these: say where they are
+                print(f"{stage} {title} {percent:5.1f}%", file=sys.stderr, flush=True)
 
         store = make_store(settings)
-        return job.JobContext(
-            settings, store, SubprocessRunner(), threads, progress_printer(title), on_stage
-        )
+        return job.JobContext(settings, store, SubprocessRunner(), threads, progress_printer(title), on_stage)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -88,13 +95,18 @@ def _workers() -> int:
 def canvas(plan: job.TitlePlan) -> Any:
     """The signature that encodes, assembles, packages and publishes a planned title."""
     t, v = plan.title, plan.version
-    finish = [package_title.si(t, v), publish_title.si(t, v)]
+    start = [analyse.si(t, v)] if plan.analyse else []
+    finish = [
+        *([measure_quality.si(t, v)] if plan.quality else []),
+        package_title.si(t, v),
+        publish_title.si(t, v),
+    ]
     if plan.strategy == "single":
-        return chain(encode_whole.si(t, v), *finish)
+        return chain(*start, encode_whole.si(t, v), *finish)
     total = len(plan.chunks)
     header = [encode_chunk.si(t, v, c.index, c.first_frame, c.frames, total) for c in plan.chunks]
     header.append(encode_audio.si(t, v))
-    return chain(chord(header, assemble.si(t, v, total)), *finish)
+    return chain(*start, chord(header, assemble.si(t, v, total)), *finish)
 
 
 @celery_app.task(name="vodpipe.process_title", base=TitleTask, bind=True)  # type: ignore[untyped-decorator]
@@ -111,6 +123,16 @@ def process_title(self: TitleTask, title: str) -> Any:
         with allow_join_result():  # eager results are already there: nothing blocks
             return signature.apply().get()
     return self.replace(signature)
+
+
+@celery_app.task(name="vodpipe.analyse", base=TitleTask, bind=True)  # type: ignore[untyped-decorator]
+def analyse(self: TitleTask, title: str, version: str) -> None:
+    analysis.analyse(self.context(title), title, version)
+
+
+@celery_app.task(name="vodpipe.quality", base=TitleTask, bind=True)  # type: ignore[untyped-decorator]
+def measure_quality(self: TitleTask, title: str, version: str) -> None:
+    analysis.measure_title_quality(self.context(title), title, version)
 
 
 @celery_app.task(name="vodpipe.encode_whole", base=TitleTask, bind=True)  # type: ignore[untyped-decorator]

@@ -227,3 +227,14 @@ def test_svtav1_parallelism_is_a_level_up_to_6_not_a_thread_count() -> None:
     rung = PlannedRung("360p-av1", 640, 360, 480_000, 720_000, 960_000, codec="av1")
     args = build_encode_args("ffmpeg", job(rungs=(rung,), audio=(), threads=16))
     assert args[args.index("-svtav1-params") + 1].endswith(":lp=6")
+
+
+def test_a_capped_crf_rung_encodes_at_its_crf_under_its_maxrate() -> None:
+    rung = PlannedRung("540p", 960, 540, 1_000_000, 1_500_000, 2_000_000, crf=27.5)
+    args = build_encode_args("ffmpeg", job(rungs=(rung,)))
+    out = args.index("/out/video_540p.mp4")
+    options = args[args.index("-map", 0) : out]
+    assert "-b:v" not in options
+    assert options[options.index("-crf") + 1] == "27.5"
+    assert options[options.index("-maxrate") + 1] == "1500k"
+    assert options[options.index("-bufsize") + 1] == "2000k"

@@ -154,9 +154,9 @@ def test_the_version_id_of_an_h264_ladder_ignores_the_other_codecs_settings() ->
 
 
 def _old_shape(ladder: Ladder) -> dict[str, object]:
-    """The ladder's JSON as version ids hashed it before rungs had a codec."""
+    """The ladder's JSON as version ids hashed it before rungs had a codec or a capped CRF."""
     shape = dataclasses.asdict(ladder)
     del shape["av1_preset"], shape["hevc_preset"]
     for rung in shape["rungs"]:
-        del rung["codec"]
+        del rung["codec"], rung["crf"]
     return shape
