@@ -123,7 +123,7 @@ def _fragment(
         RunSample(s.duration, len(s.data), s.flags, s.composition_offset if video else None) for s in samples
     )
     protected = protector.protect(samples) if protector is not None else None
-    payload = protected.data if protected is not None else [s.data for s in samples]
+    payload = [protected.payload] if protected is not None else [s.data for s in samples]
     mfhd = MovieFragmentHeader(sequence).to_bytes()
 
     def moof(data_offset: int) -> bytes:
