@@ -72,47 +72,43 @@ def _ranges(size: int, subsamples: Sequence[Subsample] | None) -> list[tuple[int
     return out
 
 
-def _pattern_columns(whole: int, crypt: int, skip: int) -> tuple[int, int, int]:
-    """Full pattern periods, bytes encrypted per period, and whole blocks encrypted after them."""
-    period = crypt + skip
-    full = whole // period
-    return full, crypt * BLOCK, min(crypt, whole - full * period)
-
-
 _WORD = 8  # the widest memoryview item: a block is two of them
 
 
-def gather_pattern(protected: memoryview, crypt: int, skip: int) -> bytearray:
-    """The blocks that a crypt:skip pattern encrypts in ``protected``, one after another.
+def crypt_pattern(
+    region: memoryview, crypt: int, skip: int, transform: Callable[[bytearray], bytes]
+) -> None:
+    """Run the blocks that a crypt:skip pattern encrypts in ``region`` through ``transform``
+    (all of them in one call, one after another), and put its output back in their place.
 
-    A block is two 8-byte memoryview items, so each item column of a period's encrypted run
-    moves in one strided copy (2 for 1:9), never a Python step per block (§10.4.2: a trailing
-    partial block, and whole blocks past the pattern's last encrypted run, are not encrypted).
+    A block is two 8-byte memoryview items, so each item column of the encrypted runs moves in
+    one strided copy (2 for 1:9), never a Python step per block. §10.4.2: a trailing partial
+    block, and whole blocks after the last encrypted run, stay as they are.
     """
-    full, run, tail = _pattern_columns(len(protected) // BLOCK, crypt, skip)
-    period = (crypt + skip) * BLOCK
-    out = bytearray(full * run + tail * BLOCK)
-    if full:
-        columns = run // _WORD
-        dst = memoryview(out)[: full * run].cast("Q")
-        src = protected[: full * period].cast("Q")
+    period = crypt + skip
+    rows, extra = divmod(len(region) // BLOCK, period)
+    extra = min(crypt, extra)  # whole blocks encrypted after the last full period
+    if extra == crypt:  # a full encrypted run: one more row
+        rows, extra = rows + 1, 0
+    run = crypt * BLOCK
+    gathered = bytearray(rows * run + extra * BLOCK)
+    columns, stride = run // _WORD, period * BLOCK // _WORD
+    rest = rows * period * BLOCK  # where the extra blocks start
+    if rows:
+        # From the first row's start to the last row's encrypted end.
+        blocks = region[: (rows - 1) * period * BLOCK + run].cast("Q")
+        into = memoryview(gathered)[: rows * run].cast("Q")
         for j in range(columns):
-            dst[j::columns] = src[j :: period // _WORD]
-    out[full * run :] = protected[full * period : full * period + tail * BLOCK]
-    return out
-
-
-def scatter_pattern(crypted: bytes | bytearray, out: memoryview, crypt: int, skip: int) -> None:
-    """The inverse of :func:`gather_pattern`: put the blocks back where they came from in ``out``."""
-    full, run, tail = _pattern_columns(len(out) // BLOCK, crypt, skip)
-    period = (crypt + skip) * BLOCK
-    if full:
-        columns = run // _WORD
-        src = memoryview(crypted)[: full * run].cast("Q")
-        dst = out[: full * period].cast("Q")
+            into[j::columns] = blocks[j::stride]
+    if extra:
+        gathered[rows * run :] = region[rest : rest + extra * BLOCK]
+    crypted = memoryview(transform(gathered))
+    if rows:
+        back = crypted[: rows * run].cast("Q")
         for j in range(columns):
-            dst[j :: period // _WORD] = src[j::columns]
-    out[full * period : full * period + tail * BLOCK] = crypted[full * run : full * run + tail * BLOCK]
+            blocks[j::stride] = back[j::columns]
+    if extra:
+        region[rest : rest + extra * BLOCK] = crypted[rows * run :]
 
 
 def _xor_block(a: bytes | bytearray | memoryview, b: bytes, c: bytes) -> bytes:
@@ -175,19 +171,22 @@ class SampleCipher:
             cipher = Cipher(self._aes, modes.CBC(iv))
             self._cbc = cipher.decryptor() if self.decrypt else cipher.encryptor()
             self._chain = iv
-        whole = len(region) // BLOCK * BLOCK
-        # 0:0 or N:0 encrypt every whole block, one contiguous run.
-        blocks = gather_pattern(region, self.crypt, self.skip) if self.skip else region[:whole]
         previous = self._chain
         restart = previous != iv
-        if restart and not self.decrypt:
-            blocks[:BLOCK] = _xor_block(blocks[:BLOCK], previous, iv)
-        result = self._cbc.update(blocks)
-        self._chain = bytes(blocks[-BLOCK:]) if self.decrypt else result[-BLOCK:]
+        context = self._cbc
+
+        def chain(blocks: bytearray | memoryview) -> bytes:
+            if restart and not self.decrypt:
+                blocks[:BLOCK] = _xor_block(blocks[:BLOCK], previous, iv)
+            result = context.update(blocks)
+            self._chain = bytes(blocks[-BLOCK:]) if self.decrypt else result[-BLOCK:]
+            return result
+
         if self.skip:
-            scatter_pattern(result, region, self.crypt, self.skip)
-        else:
-            region[:whole] = result
+            crypt_pattern(region, self.crypt, self.skip, chain)
+        else:  # 0:0 or N:0: every whole block, one contiguous run
+            whole = len(region) // BLOCK * BLOCK
+            region[:whole] = chain(region[:whole])
         if restart and self.decrypt:
             region[:BLOCK] = _xor_block(region[:BLOCK], previous, iv)
 
