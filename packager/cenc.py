@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 
@@ -32,9 +31,9 @@ NO_PATTERN = (0, 0)
 CENC_IV_SIZE = 8
 
 
-@dataclass(frozen=True)
-class Subsample:
-    """§7.2.2 senc subsample entry: clear bytes, then protected bytes."""
+class Subsample(NamedTuple):
+    """§7.2.2 senc subsample entry: clear bytes, then protected bytes (a tuple: one is made per
+    NAL unit run, and a tuple is quick to make and to pack)."""
 
     clear: int
     protected: int

@@ -44,7 +44,7 @@ def _keyframes(track: EncodedTrack) -> tuple[list[int], int]:
     with track.path.open("rb") as f:
         _, header = read_header(f)
         offset = header.presentation_offset
-        times = [s.decode_time - offset for s in iter_samples(f, header) if s.is_sync]
+        times = [s.decode_time - offset for s in iter_samples(f, header, data=False) if s.is_sync]
     return times, header.timescale
 
 
