@@ -181,6 +181,8 @@ class SampleCipher:
             self._chain = bytes(blocks[-BLOCK:]) if self.decrypt else result[-BLOCK:]
             return result
 
+        if self.skip and not self.crypt:  # 0:N encrypts no block at all
+            return
         if self.skip:
             crypt_pattern(region, self.crypt, self.skip, chain)
         else:  # 0:0 or N:0: every whole block, one contiguous run

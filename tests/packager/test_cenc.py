@@ -204,3 +204,12 @@ def test_one_cipher_for_many_samples_matches_each_sample_alone(
 def test_transform_into_needs_an_output_of_the_sample_size() -> None:
     with pytest.raises(ValueError, match="output holds 10 bytes, the sample has 11"):
         SampleCipher(NIST_KEY, "cenc").transform_into(bytes(8), bytes(11), None, memoryview(bytearray(10)))
+
+
+def test_a_pattern_without_encrypted_blocks_leaves_samples_clear() -> None:
+    data = bytes(range(200))
+    for decrypt in (False, True):
+        nothing = SampleCipher(NIST_KEY, "cbcs", (0, 9), decrypt=decrypt)
+        out = bytearray(200)
+        nothing.transform_into(bytes(16), data, None, memoryview(out))
+        assert out == data
