@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bench.package_child import BENCH_KEY, BENCH_KID
 from bench.shaka import shaka_packager
@@ -38,8 +38,16 @@ if TYPE_CHECKING:
 MODES = ("clear", "cenc", "cbcs")
 
 
-def _measure(args: list[str]) -> tuple[float, int, str]:
-    """Wall seconds, peak resident memory in bytes, and stdout of one child process."""
+class Run(NamedTuple):
+    """One child process: wall seconds, CPU seconds (user + system), peak memory, stdout."""
+
+    wall: float
+    cpu: float
+    peak: int
+    out: str
+
+
+def _measure(args: list[str]) -> Run:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         child = subprocess.Popen(args, stdout=out, stderr=err)
@@ -51,7 +59,8 @@ def _measure(args: list[str]) -> tuple[float, int, str]:
         if child.returncode != 0:
             tail = err.read().decode(errors="replace")[-500:]
             raise RuntimeError(f"{Path(args[0]).name} failed ({child.returncode}): {tail}")
-        return wall, usage.ru_maxrss * 1024, out.read().decode()
+        cpu = usage.ru_utime + usage.ru_stime
+        return Run(wall, cpu, usage.ru_maxrss * 1024, out.read().decode())
 
 
 def vodpipe_args(
@@ -97,13 +106,14 @@ def shaka_args(
     return args
 
 
-def _summary(walls: list[float], peaks: list[int], megabytes: float) -> dict[str, Any]:
-    wall = statistics.median(walls)
+def _summary(runs: list[Run], megabytes: float) -> dict[str, Any]:
+    wall = statistics.median(r.wall for r in runs)
     return {
         "wall_seconds": round(wall, 3),
+        "cpu_seconds": round(statistics.median(r.cpu for r in runs), 3),
         "mb_per_s": round(megabytes / wall, 3),
-        "peak_rss_mb": round(max(peaks) / 1e6, 1),
-        "runs_wall_seconds": [round(w, 3) for w in walls],
+        "peak_rss_mb": round(max(r.peak for r in runs) / 1e6, 1),
+        "runs_wall_seconds": [round(r.wall, 3) for r in runs],
     }
 
 
@@ -125,39 +135,41 @@ def bench_modes(
     megabytes = sum(p.stat().st_size for _, _, p in renditions) / 1e6
     compile_bytecode()
     report: dict[str, Any] = {}
+    load_before = os.getloadavg()[0]
     for mode in MODES:
         _measure(vodpipe_args(renditions, work / f"{mode}-vodpipe-warm", mode, target))
         _measure(shaka_args(renditions, work / f"{mode}-shaka-warm", mode, target))
-        ours: list[float] = []
-        inner: list[float] = []
-        ours_peak: list[int] = []
-        peer: list[float] = []
-        peer_peak: list[int] = []
+        ours: list[Run] = []
+        peer: list[Run] = []
         for i in range(max(1, runs)):
-            wall, peak, out = _measure(vodpipe_args(renditions, work / f"{mode}-vodpipe-{i}", mode, target))
-            ours.append(wall)
-            ours_peak.append(peak)
-            inner.append(float(json.loads(out)["package_seconds"]))
-            wall, peak, _ = _measure(shaka_args(renditions, work / f"{mode}-shaka-{i}", mode, target))
-            peer.append(wall)
-            peer_peak.append(peak)
-        mine = _summary(ours, ours_peak, megabytes)
-        mine["package_only_seconds"] = round(statistics.median(inner), 3)
-        theirs = _summary(peer, peer_peak, megabytes)
+            ours.append(_measure(vodpipe_args(renditions, work / f"{mode}-vodpipe-{i}", mode, target)))
+            peer.append(_measure(shaka_args(renditions, work / f"{mode}-shaka-{i}", mode, target)))
+        inner = statistics.median(float(json.loads(r.out)["package_seconds"]) for r in ours)
+        mine, theirs = _summary(ours, megabytes), _summary(peer, megabytes)
+        mine["package_only_seconds"] = round(inner, 3)
         report[mode] = {
             "vodpipe": mine,
             "shaka_packager": theirs,
-            "ratio_wall_vodpipe_over_shaka": round(statistics.median(ours) / statistics.median(peer), 3),
-            "ratio_package_only_vodpipe_over_shaka": round(
-                statistics.median(inner) / statistics.median(peer), 3
+            "ratio_wall_vodpipe_over_shaka": round(
+                statistics.median(r.wall for r in ours) / statistics.median(r.wall for r in peer), 3
             ),
-            "ratio_peak_memory_vodpipe_over_shaka": round(max(ours_peak) / max(peer_peak), 3),
+            "ratio_cpu_vodpipe_over_shaka": round(
+                statistics.median(r.cpu for r in ours) / statistics.median(r.cpu for r in peer), 3
+            ),
+            "ratio_package_only_vodpipe_over_shaka": round(
+                inner / statistics.median(r.wall for r in peer), 3
+            ),
+            "ratio_peak_memory_vodpipe_over_shaka": round(
+                max(r.peak for r in ours) / max(r.peak for r in peer), 3
+            ),
         }
     return {
         "input_mb": round(megabytes, 3),
         "runs": max(1, runs),
         "warmup_runs": 1,
         "bytecode_compiled": True,
+        # A loaded machine stretches wall times, a multi-threaded peer's most: say how loaded it was.
+        "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "modes": report,
     }
 

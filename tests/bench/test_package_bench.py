@@ -65,9 +65,12 @@ def test_bench_package_prints_every_mode_for_both_tools(
     for mode in report["modes"].values():
         for side in ("vodpipe", "shaka_packager"):
             assert mode[side]["wall_seconds"] > 0
+            assert mode[side]["cpu_seconds"] > 0
             assert mode[side]["peak_rss_mb"] > 1
             assert mode[side]["mb_per_s"] == pytest.approx(
                 report["input_mb"] / mode[side]["wall_seconds"], rel=0.05
             )
         ratio = mode["vodpipe"]["wall_seconds"] / mode["shaka_packager"]["wall_seconds"]
         assert mode["ratio_wall_vodpipe_over_shaka"] == pytest.approx(ratio, rel=0.01)
+        cpu_ratio = mode["vodpipe"]["cpu_seconds"] / mode["shaka_packager"]["cpu_seconds"]
+        assert mode["ratio_cpu_vodpipe_over_shaka"] == pytest.approx(cpu_ratio, rel=0.05)
