@@ -4,12 +4,18 @@ Both package the same encoded renditions into CMAF segments with HLS and DASH ma
 encrypted, pssh boxes for the common system, Widevine and PlayReady). Each run is its own child
 process so that its wall time and peak memory (``os.wait4``'s ru_maxrss, that child alone) are
 measured the same way for both; runs alternate between the two so both see the same machine,
-and medians are compared. vodpipe's child also reports the time spent packaging, without the
-interpreter's start and imports.
+and medians are compared. vodpipe's child (``bench.package_child``) also reports the time spent
+packaging, without the interpreter's start and imports.
+
+Before timing, vodpipe's modules are byte-compiled, as installing vodpipe does (pip compiles a
+wheel's modules; the Docker image is built that way): a checkout run with
+PYTHONDONTWRITEBYTECODE would otherwise compile them from source in every child. Each mode
+then starts with one untimed run per side, so that neither pays for cold file caches.
 """
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
 import statistics
@@ -17,25 +23,31 @@ import subprocess
 import sys
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from bench.package_child import BENCH_KEY, BENCH_KID
 from bench.shaka import shaka_packager
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from fractions import Fraction
 
     from pipeline.settings import Settings
 
 MODES = ("clear", "cenc", "cbcs")
-# A fixed key for the benchmark only: the content is a generated test pattern.
-BENCH_KID = bytes.fromhex("00112233445566778899aabbccddeeff")
-BENCH_KEY = bytes.fromhex("0f1e2d3c4b5a69788796a5b4c3d2e1f0")
 
 
-def _measure(args: list[str]) -> tuple[float, int, str]:
-    """Wall seconds, peak resident memory in bytes, and stdout of one child process."""
+class Run(NamedTuple):
+    """One child process: wall seconds, CPU seconds (user + system), peak memory, stdout."""
+
+    wall: float
+    cpu: float
+    peak: int
+    out: str
+
+
+def _measure(args: list[str]) -> Run:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         child = subprocess.Popen(args, stdout=out, stderr=err)
@@ -47,14 +59,15 @@ def _measure(args: list[str]) -> tuple[float, int, str]:
         if child.returncode != 0:
             tail = err.read().decode(errors="replace")[-500:]
             raise RuntimeError(f"{Path(args[0]).name} failed ({child.returncode}): {tail}")
-        return wall, usage.ru_maxrss * 1024, out.read().decode()
+        cpu = usage.ru_utime + usage.ru_stime
+        return Run(wall, cpu, usage.ru_maxrss * 1024, out.read().decode())
 
 
 def vodpipe_args(
     renditions: Sequence[tuple[str, str, Path]], out: Path, mode: str, target: Fraction
 ) -> list[str]:
     specs = [f"{kind}:{rid}:{path}" for kind, rid, path in renditions]
-    return [sys.executable, "-m", "bench.package", mode, str(out), str(target), *specs]
+    return [sys.executable, "-m", "bench.package_child", mode, str(out), str(target), *specs]
 
 
 def shaka_args(
@@ -93,48 +106,72 @@ def shaka_args(
     return args
 
 
-def _summary(walls: list[float], peaks: list[int], megabytes: float) -> dict[str, Any]:
-    wall = statistics.median(walls)
+def _summary(runs: list[Run], megabytes: float) -> dict[str, Any]:
+    wall = statistics.median(r.wall for r in runs)
     return {
         "wall_seconds": round(wall, 3),
+        "cpu_seconds": round(statistics.median(r.cpu for r in runs), 3),
         "mb_per_s": round(megabytes / wall, 3),
-        "peak_rss_mb": round(max(peaks) / 1e6, 1),
-        "runs_wall_seconds": [round(w, 3) for w in walls],
+        "peak_rss_mb": round(max(r.peak for r in runs) / 1e6, 1),
+        "runs_wall_seconds": [round(r.wall, 3) for r in runs],
     }
+
+
+# The packages that vodpipe's child imports.
+CHILD_PACKAGES = ("bench", "drm", "packager", "vodpipe")
+
+
+def compile_bytecode() -> None:
+    """Byte-compile the child's modules into __pycache__, as ``pip install`` does."""
+    root = Path(__file__).resolve().parent.parent
+    for name in CHILD_PACKAGES:
+        if not compileall.compile_dir(root / name, quiet=1):
+            raise RuntimeError(f"cannot byte-compile {root / name}")
 
 
 def bench_modes(
     renditions: Sequence[tuple[str, str, Path]], work: Path, runs: int, target: Fraction
 ) -> dict[str, Any]:
     megabytes = sum(p.stat().st_size for _, _, p in renditions) / 1e6
+    compile_bytecode()
     report: dict[str, Any] = {}
+    load_before = os.getloadavg()[0]
     for mode in MODES:
-        ours: list[float] = []
-        inner: list[float] = []
-        ours_peak: list[int] = []
-        peer: list[float] = []
-        peer_peak: list[int] = []
+        _measure(vodpipe_args(renditions, work / f"{mode}-vodpipe-warm", mode, target))
+        _measure(shaka_args(renditions, work / f"{mode}-shaka-warm", mode, target))
+        ours: list[Run] = []
+        peer: list[Run] = []
         for i in range(max(1, runs)):
-            wall, peak, out = _measure(vodpipe_args(renditions, work / f"{mode}-vodpipe-{i}", mode, target))
-            ours.append(wall)
-            ours_peak.append(peak)
-            inner.append(float(json.loads(out)["package_seconds"]))
-            wall, peak, _ = _measure(shaka_args(renditions, work / f"{mode}-shaka-{i}", mode, target))
-            peer.append(wall)
-            peer_peak.append(peak)
-        mine = _summary(ours, ours_peak, megabytes)
-        mine["package_only_seconds"] = round(statistics.median(inner), 3)
-        theirs = _summary(peer, peer_peak, megabytes)
+            ours.append(_measure(vodpipe_args(renditions, work / f"{mode}-vodpipe-{i}", mode, target)))
+            peer.append(_measure(shaka_args(renditions, work / f"{mode}-shaka-{i}", mode, target)))
+        inner = statistics.median(float(json.loads(r.out)["package_seconds"]) for r in ours)
+        mine, theirs = _summary(ours, megabytes), _summary(peer, megabytes)
+        mine["package_only_seconds"] = round(inner, 3)
         report[mode] = {
             "vodpipe": mine,
             "shaka_packager": theirs,
-            "ratio_wall_vodpipe_over_shaka": round(statistics.median(ours) / statistics.median(peer), 3),
-            "ratio_package_only_vodpipe_over_shaka": round(
-                statistics.median(inner) / statistics.median(peer), 3
+            "ratio_wall_vodpipe_over_shaka": round(
+                statistics.median(r.wall for r in ours) / statistics.median(r.wall for r in peer), 3
             ),
-            "ratio_peak_memory_vodpipe_over_shaka": round(max(ours_peak) / max(peer_peak), 3),
+            "ratio_cpu_vodpipe_over_shaka": round(
+                statistics.median(r.cpu for r in ours) / statistics.median(r.cpu for r in peer), 3
+            ),
+            "ratio_package_only_vodpipe_over_shaka": round(
+                inner / statistics.median(r.wall for r in peer), 3
+            ),
+            "ratio_peak_memory_vodpipe_over_shaka": round(
+                max(r.peak for r in ours) / max(r.peak for r in peer), 3
+            ),
         }
-    return {"input_mb": round(megabytes, 3), "runs": max(1, runs), "modes": report}
+    return {
+        "input_mb": round(megabytes, 3),
+        "runs": max(1, runs),
+        "warmup_runs": 1,
+        "bytecode_compiled": True,
+        # A loaded machine stretches wall times, a multi-threaded peer's most: say how loaded it was.
+        "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "modes": report,
+    }
 
 
 def bench_package(settings: Settings, master: Path | None, runs: int, seconds: float) -> dict[str, Any]:
@@ -166,29 +203,3 @@ def bench_package(settings: Settings, master: Path | None, runs: int, seconds: f
             "renditions": [f"{kind} {rid}" for kind, rid, _ in renditions],
             **report,
         }
-
-
-def _child(argv: list[str]) -> None:
-    """One vodpipe packaging run (the benchmark's child process): prints its packaging time."""
-    from drm.keys import ContentKey
-    from packager.package import EncodedTrack, package
-    from packager.protect import Encryption
-
-    mode, out, target, *specs = argv
-    tracks = []
-    for spec in specs:
-        kind, rid, path = spec.split(":", 2)
-        tracks.append(EncodedTrack("video" if kind == "video" else "audio", rid, Path(path)))
-    encryption = None
-    if mode != "clear":
-        key = ContentKey(BENCH_KID, BENCH_KEY)
-        encryption = Encryption(
-            "cenc" if mode == "cenc" else "cbcs", {"sd": key, "hd": key, "uhd": key, "audio": key}
-        )
-    started = time.perf_counter()
-    package(tracks, Path(out), Fraction(target), encryption=encryption)
-    print(json.dumps({"package_seconds": time.perf_counter() - started}))
-
-
-if __name__ == "__main__":
-    _child(sys.argv[1:])

@@ -1,15 +1,16 @@
 """Common encryption of one sample (ISO/IEC 23001-7 §9 ``cenc`` and §10.4 ``cbcs``): pure functions.
 
 A sample is a run of subsamples, each some clear bytes then some protected bytes; a sample
-without subsamples is protected whole. AES runs in a few large OpenSSL calls per sample:
+without subsamples is protected whole. AES runs in a few large OpenSSL calls per sample, and
+one :class:`SampleCipher` (one AES context) serves every sample of a track:
 
 - ``cenc`` (§9.1): AES-128-CTR. The protected bytes of all subsamples form one key stream that
-  starts from the sample's IV (8 bytes, then a 64-bit block counter from zero), so they are
-  gathered, encrypted in one call and scattered back.
+  starts from the sample's IV (8 bytes, then a 64-bit block counter from zero): the context is
+  given the sample's counter block, then each protected range runs through it in turn.
 - ``cbcs`` (§10.4): AES-128-CBC with a pattern of ``crypt`` encrypted 16-byte blocks then
   ``skip`` clear ones over each subsample's protected range; the chain restarts from the constant
   IV at every subsample and runs only through the encrypted blocks (§9.6), and a trailing partial
-  block stays clear. Each subsample's encrypted blocks are gathered with strided slices,
+  block stays clear. Each subsample's encrypted blocks are gathered with a few strided copies,
   encrypted in one call and scattered back. A 0:0 pattern encrypts every whole block (audio, §10.4.1).
 """
 
@@ -17,10 +18,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 
 Scheme = Literal["cenc", "cbcs"]
 SCHEMES: tuple[Scheme, ...] = ("cenc", "cbcs")
@@ -31,9 +31,9 @@ NO_PATTERN = (0, 0)
 CENC_IV_SIZE = 8
 
 
-@dataclass(frozen=True)
-class Subsample:
-    """§7.2.2 senc subsample entry: clear bytes, then protected bytes."""
+class Subsample(NamedTuple):
+    """§7.2.2 senc subsample entry: clear bytes, then protected bytes (a tuple: one is made per
+    NAL unit run, and a tuple is quick to make and to pack)."""
 
     clear: int
     protected: int
@@ -56,13 +56,6 @@ def counter_ivs(start: bytes | None = None) -> IvSource:
     return next_iv
 
 
-Key = bytes | algorithms.AES  # a caller encrypting many samples passes the AES object, made once
-
-
-def _aes(key: Key) -> algorithms.AES:
-    return key if isinstance(key, algorithms.AES) else algorithms.AES(key)
-
-
 def _ranges(size: int, subsamples: Sequence[Subsample] | None) -> list[tuple[int, int]]:
     """(start, end) of each protected range, checked against the sample's size."""
     if not subsamples:
@@ -78,71 +71,143 @@ def _ranges(size: int, subsamples: Sequence[Subsample] | None) -> list[tuple[int
     return out
 
 
-def _ctr(key: Key, iv: bytes, data: bytes, ranges: list[tuple[int, int]]) -> bytes:
-    counter = iv + bytes(BLOCK - len(iv)) if len(iv) == CENC_IV_SIZE else iv
-    if len(counter) != BLOCK:
-        raise ValueError(f"a cenc IV is 8 or 16 bytes, got {len(iv)}")
-    if ranges == [(0, len(data))]:
-        return Cipher(_aes(key), modes.CTR(counter)).encryptor().update(data)
-    view = memoryview(data)
-    stream = b"".join(view[a:b] for a, b in ranges)
-    crypted = memoryview(Cipher(_aes(key), modes.CTR(counter)).encryptor().update(stream))
-    out = bytearray(data)
-    pos = 0
-    for a, b in ranges:
-        out[a:b] = crypted[pos : pos + b - a]
-        pos += b - a
-    return bytes(out)
+_WORD = 8  # the widest memoryview item: a block is two of them
 
 
-def _pattern_columns(whole: int, crypt: int, skip: int) -> tuple[int, int, int]:
-    """Full pattern periods, bytes encrypted per period, and whole blocks encrypted after them."""
+def crypt_pattern(
+    region: memoryview, crypt: int, skip: int, transform: Callable[[bytearray], bytes]
+) -> None:
+    """Run the blocks that a crypt:skip pattern encrypts in ``region`` through ``transform``
+    (all of them in one call, one after another), and put its output back in their place.
+
+    A block is two 8-byte memoryview items, so each item column of the encrypted runs moves in
+    one strided copy (2 for 1:9), never a Python step per block. §10.4.2: a trailing partial
+    block, and whole blocks after the last encrypted run, stay as they are.
+    """
     period = crypt + skip
-    full = whole // period
-    return full, crypt * BLOCK, min(crypt, whole - full * period)
+    rows, extra = divmod(len(region) // BLOCK, period)
+    extra = min(crypt, extra)  # whole blocks encrypted after the last full period
+    if extra == crypt:  # a full encrypted run: one more row
+        rows, extra = rows + 1, 0
+    run = crypt * BLOCK
+    gathered = bytearray(rows * run + extra * BLOCK)
+    columns, stride = run // _WORD, period * BLOCK // _WORD
+    rest = rows * period * BLOCK  # where the extra blocks start
+    if rows:
+        # From the first row's start to the last row's encrypted end.
+        blocks = region[: (rows - 1) * period * BLOCK + run].cast("Q")
+        into = memoryview(gathered)[: rows * run].cast("Q")
+        for j in range(columns):
+            into[j::columns] = blocks[j::stride]
+    if extra:
+        gathered[rows * run :] = region[rest : rest + extra * BLOCK]
+    crypted = memoryview(transform(gathered))
+    if rows:
+        back = crypted[: rows * run].cast("Q")
+        for j in range(columns):
+            blocks[j::stride] = back[j::columns]
+    if extra:
+        region[rest : rest + extra * BLOCK] = crypted[rows * run :]
 
 
-def _cbc(
-    key: Key,
+def _xor_block(a: bytes | bytearray | memoryview, b: bytes, c: bytes) -> bytes:
+    return (
+        int.from_bytes(a, "big") ^ int.from_bytes(b, "big") ^ int.from_bytes(c, "big")
+    ).to_bytes(BLOCK, "big")
+
+
+class SampleCipher:
+    """Encrypts (or decrypts) sample after sample under one key, scheme and pattern.
+
+    Making an AES context costs more than encrypting a typical sample, so one context serves
+    them all. ``cenc``: the CTR context is given each sample's counter block (reset_nonce), and
+    a sample's protected ranges run through it in turn, one key stream. ``cbcs``: each
+    subsample's chain must start from the IV (§10.4.2) while a CBC context chains from the last
+    ciphertext block it saw; since CBC xors that block into the first plaintext block, xoring
+    (last block ^ IV) into the first block as well makes the chain start from the IV, exactly.
+    """
+
+    def __init__(
+        self, key: bytes, scheme: Scheme, pattern: tuple[int, int] = NO_PATTERN, *, decrypt: bool = False
+    ) -> None:
+        self.scheme = scheme
+        self.crypt, self.skip = pattern
+        self.decrypt = decrypt
+        self._aes = algorithms.AES(key)
+        self._ctr = Cipher(self._aes, modes.CTR(bytes(BLOCK))).encryptor()  # CTR is its own inverse
+        self._cbc: CipherContext | None = None
+        self._chain = b""  # the last ciphertext block that the CBC context chained from
+
+    def transform_into(
+        self, iv: bytes, data: bytes | memoryview, subsamples: Sequence[Subsample] | None, out: memoryview
+    ) -> None:
+        """Write the sample, its protected ranges encrypted (or decrypted), into ``out``."""
+        if len(out) != len(data):
+            raise ValueError(f"the output holds {len(out)} bytes, the sample has {len(data)}")
+        ranges = _ranges(len(data), subsamples)
+        source = memoryview(data)
+        if self.scheme == "cenc":
+            counter = iv + bytes(BLOCK - CENC_IV_SIZE) if len(iv) == CENC_IV_SIZE else iv
+            if len(counter) != BLOCK:
+                raise ValueError(f"a cenc IV is 8 or 16 bytes, got {len(iv)}")
+            self._ctr.reset_nonce(counter)
+            if ranges != [(0, len(data))]:
+                out[:] = source
+            for a, b in ranges:
+                if b > a:
+                    self._ctr.update_into(source[a:b], out[a:b])
+            return
+        if len(iv) != BLOCK:
+            raise ValueError(f"a cbcs IV is 16 bytes, got {len(iv)}")
+        out[:] = source
+        for a, b in ranges:
+            if b - a >= BLOCK:  # §10.4.2: a trailing partial block is left clear
+                self._cbc_range(iv, out[a:b])
+
+    def _cbc_range(self, iv: bytes, region: memoryview) -> None:
+        """CBC over a subsample's protected range, in place, with the chain starting from ``iv``."""
+        if self._cbc is None:
+            cipher = Cipher(self._aes, modes.CBC(iv))
+            self._cbc = cipher.decryptor() if self.decrypt else cipher.encryptor()
+            self._chain = iv
+        previous = self._chain
+        restart = previous != iv
+        context = self._cbc
+
+        def chain(blocks: bytearray | memoryview) -> bytes:
+            if restart and not self.decrypt:
+                blocks[:BLOCK] = _xor_block(blocks[:BLOCK], previous, iv)
+            result = context.update(blocks)
+            self._chain = bytes(blocks[-BLOCK:]) if self.decrypt else result[-BLOCK:]
+            return result
+
+        if self.skip and not self.crypt:  # 0:N encrypts no block at all
+            return
+        if self.skip:
+            crypt_pattern(region, self.crypt, self.skip, chain)
+        else:  # 0:0 or N:0: every whole block, one contiguous run
+            whole = len(region) // BLOCK * BLOCK
+            region[:whole] = chain(region[:whole])
+        if restart and self.decrypt:
+            region[:BLOCK] = _xor_block(region[:BLOCK], previous, iv)
+
+
+def _transform(
+    key: bytes,
     iv: bytes,
     data: bytes,
-    ranges: list[tuple[int, int]],
+    subsamples: Sequence[Subsample] | None,
+    scheme: Scheme,
     pattern: tuple[int, int],
-    encrypt: bool,
+    decrypt: bool,
 ) -> bytes:
-    if len(iv) != BLOCK:
-        raise ValueError(f"a cbcs IV is 16 bytes, got {len(iv)}")
-    crypt, skip = pattern
-    algorithm = _aes(key)
-    out = bytearray(data)
-    for a, b in ranges:
-        whole = (b - a) // BLOCK  # §10.4.2: a trailing partial block is left clear
-        if whole == 0:
-            continue
-        cipher = Cipher(algorithm, modes.CBC(iv))
-        ctx = cipher.encryptor() if encrypt else cipher.decryptor()
-        if not skip:  # 0:0 or N:0: every whole block, one contiguous run
-            out[a : a + whole * BLOCK] = ctx.update(bytes(out[a : a + whole * BLOCK]))
-            continue
-        # Gather the pattern's encrypted blocks with one strided slice per byte column of a
-        # period's encrypted run (16 slices for 1:9), not a Python step per block.
-        full, run, tail = _pattern_columns(whole, crypt, skip)
-        stride = (crypt + skip) * BLOCK
-        last = a + stride * (full - 1) + 1
-        gathered = bytearray(full * run + tail * BLOCK)
-        for j in range(run if full else 0):
-            gathered[j : full * run : run] = out[a + j : last + j : stride]
-        tail_at = a + full * stride
-        gathered[full * run :] = out[tail_at : tail_at + tail * BLOCK]
-        crypted = ctx.update(bytes(gathered))
-        for j in range(run if full else 0):
-            out[a + j : last + j : stride] = crypted[j : full * run : run]
-        out[tail_at : tail_at + tail * BLOCK] = crypted[full * run :]
+    out = bytearray(len(data))
+    SampleCipher(key, scheme, pattern, decrypt=decrypt).transform_into(iv, data, subsamples, memoryview(out))
     return bytes(out)
 
 
 def encrypt_sample(
-    key: Key,
+    key: bytes,
     iv: bytes,
     data: bytes,
     subsamples: Sequence[Subsample] | None,
@@ -150,14 +215,11 @@ def encrypt_sample(
     pattern: tuple[int, int] = NO_PATTERN,
 ) -> bytes:
     """The sample with its protected ranges encrypted (``pattern`` is cbcs's crypt:skip)."""
-    ranges = _ranges(len(data), subsamples)
-    if scheme == "cenc":
-        return _ctr(key, iv, data, ranges)
-    return _cbc(key, iv, data, ranges, pattern, encrypt=True)
+    return _transform(key, iv, data, subsamples, scheme, pattern, decrypt=False)
 
 
 def decrypt_sample(
-    key: Key,
+    key: bytes,
     iv: bytes,
     data: bytes,
     subsamples: Sequence[Subsample] | None,
@@ -165,7 +227,4 @@ def decrypt_sample(
     pattern: tuple[int, int] = NO_PATTERN,
 ) -> bytes:
     """The inverse of :func:`encrypt_sample` (CTR is its own inverse)."""
-    ranges = _ranges(len(data), subsamples)
-    if scheme == "cenc":
-        return _ctr(key, iv, data, ranges)
-    return _cbc(key, iv, data, ranges, pattern, encrypt=False)
+    return _transform(key, iv, data, subsamples, scheme, pattern, decrypt=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Literal
 
@@ -44,14 +44,14 @@ def _keyframes(track: EncodedTrack) -> tuple[list[int], int]:
     with track.path.open("rb") as f:
         _, header = read_header(f)
         offset = header.presentation_offset
-        times = [s.decode_time - offset for s in iter_samples(f, header) if s.is_sync]
+        times = [s.decode_time - offset for s in iter_samples(f, header, data=False) if s.is_sync]
     return times, header.timescale
 
 
 def _delayed(samples: Iterator[Sample], ticks: int) -> Iterator[Sample]:
     """Samples ``ticks`` later: an empty edit's delay carried into the decode times (tfdt)."""
     for sample in samples:
-        yield replace(sample, decode_time=sample.decode_time + ticks)
+        yield sample._replace(decode_time=sample.decode_time + ticks)
 
 
 def _counting(samples: Iterator[Sample], durations: Counter[int]) -> Iterator[Sample]:

@@ -12,8 +12,6 @@ import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from cryptography.hazmat.primitives.ciphers import algorithms
-
 from drm.keys import ContentKey, RandomBytes, TrackClass, track_class
 from drm.systems import KeySystem, pssh_box
 from packager.cenc import (
@@ -22,10 +20,10 @@ from packager.cenc import (
     NO_PATTERN,
     SCHEMES,
     VIDEO_PATTERN,
+    SampleCipher,
     Scheme,
     Subsample,
     counter_ivs,
-    encrypt_sample,
 )
 from packager.isobmff.box import iter_boxes
 from packager.isobmff.protection import (
@@ -104,9 +102,9 @@ class Encryption:
 
 @dataclass(frozen=True)
 class ProtectedRun:
-    """A fragment's encrypted sample data, and its senc/saiz/saio to put in the traf."""
+    """A fragment's encrypted sample data (the mdat's payload), and its senc/saiz/saio for the traf."""
 
-    data: list[bytes]
+    payload: bytearray
     entries: list[SampleEncryption]
 
     def boxes(self, at: int) -> bytes:
@@ -128,7 +126,6 @@ class TrackProtector:
         self.scheme = encryption.scheme
         self.original_format = entry.fourcc
         self.key = encryption.key_for("video" if header.handler == "vide" else "audio", height)
-        self._aes = algorithms.AES(self.key.key)
         self.length_size: int | None = None
         self.hevc = False
         config = _NAL_CONFIG.get(entry.fourcc)
@@ -142,6 +139,7 @@ class TrackProtector:
             raise PackagingError(f"cannot encrypt '{entry.fourcc}' samples: only AVC, HEVC and audio")
         # §10.4.1: cbcs video uses the 1:9 pattern; audio is encrypted whole (Shaka Packager: 0:0).
         self.pattern = VIDEO_PATTERN if self.scheme == "cbcs" and config else NO_PATTERN
+        self._cipher = SampleCipher(self.key.key, self.scheme, self.pattern)
         if self.scheme == "cbcs":
             self.constant_iv = encryption.random_bytes(BLOCK)
             self._ivs: Callable[[], bytes] = lambda: self.constant_iv
@@ -167,19 +165,21 @@ class TrackProtector:
         return nal_subsamples(data, self.length_size, self.scheme, hevc=self.hevc)
 
     def protect(self, samples: Sequence[Sample]) -> ProtectedRun:
-        data: list[bytes] = []
+        """The fragment's samples encrypted, one after another as the mdat holds them."""
+        payload = bytearray(sum(len(s.data) for s in samples))
+        view = memoryview(payload)
         entries: list[SampleEncryption] = []
+        cbcs = self.scheme == "cbcs"
+        pos = 0
         for sample in samples:
             iv = self._ivs()
-            subsamples = self.subsamples(sample.data)
-            data.append(encrypt_sample(self._aes, iv, sample.data, subsamples, self.scheme, self.pattern))
+            data = sample.data
+            subsamples = self.subsamples(data)
+            self._cipher.transform_into(iv, data, subsamples, view[pos : pos + len(data)])
+            pos += len(data)
             # Under cbcs the IV is the constant one in tenc, and senc carries none (§10.4.1).
-            entries.append(
-                SampleEncryption(
-                    b"" if self.scheme == "cbcs" else iv, tuple(subsamples) if subsamples else None
-                )
-            )
-        return ProtectedRun(data, entries)
+            entries.append(SampleEncryption(b"" if cbcs else iv, tuple(subsamples) if subsamples else None))
+        return ProtectedRun(payload, entries)
 
 
 _SIZE = struct.Struct(">I")

@@ -6,8 +6,7 @@ length rendition never sits in memory whole; ``fragment_samples`` is the pure pa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from packager.isobmff.box import iter_boxes
 from packager.isobmff.fragment import (
@@ -24,9 +23,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 
-@dataclass(frozen=True)
-class Sample:
-    """One access unit with every field explicit, and its bytes."""
+class Sample(NamedTuple):
+    """One access unit with every field explicit, and its bytes (a tuple: one is made per
+    sample read, and a tuple is several times quicker to make than a frozen dataclass)."""
 
     decode_time: int
     duration: int
@@ -39,8 +38,14 @@ class Sample:
         return not self.flags & NON_SYNC_SAMPLE
 
 
-def fragment_samples(fragment: bytes, header: TrackHeader, moof_file_offset: int = 0) -> list[Sample]:
-    """The samples of one ``moof`` followed by its ``mdat``, laid out in ``fragment``."""
+def fragment_samples(
+    fragment: bytes, header: TrackHeader, moof_file_offset: int = 0, *, data: bool = True
+) -> list[Sample]:
+    """The samples of one ``moof`` followed by its ``mdat``, laid out in ``fragment``.
+
+    With ``data=False`` the fragment is the moof alone and the samples' bytes are left empty
+    (their times and flags, for a caller that does not need the media).
+    """
     boxes = list(iter_boxes(fragment))
     moof = next((b for b in boxes if b.type == "moof"), None)
     if moof is None:
@@ -62,30 +67,31 @@ def fragment_samples(fragment: bytes, header: TrackHeader, moof_file_offset: int
         base = 0
         if tfhd.flags & TFHD_BASE_DATA_OFFSET and tfhd.base_data_offset is not None:
             base = tfhd.base_data_offset - moof_file_offset
+        # A field missing from a trun entry comes from tfhd, else from trex (§8.8.3, §8.8.7).
+        default_duration = _pick(tfhd.default_sample_duration, defaults.sample_duration)
+        default_size = _pick(tfhd.default_sample_size, defaults.sample_size)
+        default_flags = _pick(tfhd.default_sample_flags, defaults.sample_flags)
+        limit = len(fragment)
         for trun_box in (b for b in parts if b.type == "trun"):
             run = TrackRun.parse(trun_box)
             pos = base + (run.data_offset or 0)
-            for i, entry in enumerate(run.samples):
-                duration = _pick(entry.duration, tfhd.default_sample_duration, defaults.sample_duration)
-                size = _pick(entry.size, tfhd.default_sample_size, defaults.sample_size)
-                flags = _pick(entry.flags, tfhd.default_sample_flags, defaults.sample_flags)
+            for i, (duration, size, flags, composition_offset) in enumerate(run.samples):
+                if duration is None:
+                    duration = default_duration
+                if size is None:
+                    size = default_size
                 if i == 0 and run.first_sample_flags is not None:
                     flags = run.first_sample_flags
-                if pos < 0 or pos + size > len(fragment):
+                elif flags is None:
+                    flags = default_flags
+                if data and (pos < 0 or pos + size > limit):
                     raise BoxParseError(
                         "trun",
                         moof_file_offset + trun_box.offset,
                         f"sample {i} data lies outside the fragment",
                     )
-                samples.append(
-                    Sample(
-                        decode_time,
-                        duration,
-                        flags,
-                        entry.composition_offset or 0,
-                        fragment[pos : pos + size],
-                    )
-                )
+                payload = fragment[pos : pos + size] if data else b""
+                samples.append(Sample(decode_time, duration, flags, composition_offset or 0, payload))
                 decode_time += duration
                 pos += size
     return samples
@@ -128,16 +134,46 @@ def read_header(stream: BinaryIO) -> tuple[bytes, TrackHeader]:
     raise PackagingError("rendition has no moov before its first fragment")
 
 
-def iter_samples(stream: BinaryIO, header: TrackHeader) -> Iterator[Sample]:
-    """Every sample after the moov, in decode order, one fragment in memory at a time."""
+def iter_samples(stream: BinaryIO, header: TrackHeader, *, data: bool = True) -> Iterator[Sample]:
+    """Every sample after the moov, in decode order, one fragment in memory at a time.
+
+    With ``data=False`` the mdats are skipped, not read, and the samples' bytes are empty.
+    """
     pending: bytes | None = None
     offset = stream.tell()
     moof_offset = offset
-    while (item := read_box(stream)) is not None:
-        fourcc, data = item
-        if fourcc == "moof":
-            pending, moof_offset = data, offset
+    while True:
+        if not data:
+            size = _skip_mdat(stream)
+            if size:
+                offset += size
+                continue
+        item = read_box(stream)
+        if item is None:
+            return
+        fourcc, box_bytes = item
+        if fourcc == "moof" and not data:
+            yield from fragment_samples(box_bytes, header, offset, data=False)
+        elif fourcc == "moof":
+            pending, moof_offset = box_bytes, offset
         elif fourcc == "mdat" and pending is not None:
-            yield from fragment_samples(pending + data, header, moof_offset)
+            yield from fragment_samples(pending + box_bytes, header, moof_offset)
             pending = None
-        offset += len(data)
+        offset += len(box_bytes)
+
+
+def _skip_mdat(stream: BinaryIO) -> int:
+    """Seek past an mdat that starts here; its size, or 0 (and stay put) if none starts here."""
+    start = stream.tell()
+    header = stream.read(16)
+    if len(header) < 8 or header[4:8] != b"mdat":
+        stream.seek(start)
+        return 0
+    size = int.from_bytes(header[:4], "big")
+    if size == 1 and len(header) == 16:
+        size = int.from_bytes(header[8:16], "big")
+    if size < 8:  # to the end of the file (size 0) or malformed: read_box reports it
+        stream.seek(start)
+        return 0
+    stream.seek(start + size)
+    return size

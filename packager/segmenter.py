@@ -11,11 +11,12 @@ init segment's edit list skips (§7.5.13), so manifests describe what players pr
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Protocol
 
-from packager.isobmff.box import box
+from packager.isobmff.box import box, box_header
 from packager.isobmff.edit import skip_edit, with_edit_list
 from packager.isobmff.fragment import (
     TFHD_DEFAULT_BASE_IS_MOOF,
@@ -115,10 +116,16 @@ def init_segment(moov: bytes, priming: int = 0, fourcc: str = "") -> bytes:
     return ftyp.to_bytes() + with_edit_list(moov, skip_edit(priming) if priming else None)
 
 
+# §8.8.8.2: a trun's data_offset follows its box header, version/flags and sample_count.
+_TRUN_DATA_OFFSET_AT = 16
+_DATA_OFFSET = struct.Struct(">i")
+
+
 def _fragment(
     track_id: int, sequence: int, samples: list[Sample], video: bool, protector: Protector | None = None
-) -> tuple[bytes, int]:
-    """One moof + mdat; returns the bytes and the offset of the first sample's data.
+) -> tuple[list[bytes | bytearray], int]:
+    """One moof + mdat, as pieces to write one after another (the samples are not copied
+    into one buffer here); returns them and the offset of the first sample's data.
 
     With a ``protector`` the samples are encrypted (same sizes) and the traf gains its
     saiz/saio/senc after the trun; the trun's data offset counts the grown moof.
@@ -130,21 +137,22 @@ def _fragment(
         RunSample(s.duration, len(s.data), s.flags, s.composition_offset if video else None) for s in samples
     )
     protected = protector.protect(samples) if protector is not None else None
-    payload = protected.data if protected is not None else [s.data for s in samples]
+    payload = [protected.payload] if protected is not None else [s.data for s in samples]
     mfhd = MovieFragmentHeader(sequence).to_bytes()
-
-    def moof(data_offset: int) -> bytes:
-        head = (
-            TrackFragmentHeader(track_id, TFHD_DEFAULT_BASE_IS_MOOF).to_bytes()
-            + TrackFragmentDecodeTime(samples[0].decode_time).to_bytes()
-            + TrackRun(entries, flags, data_offset=data_offset, version=1).to_bytes()
-        )
-        aux = protected.boxes(8 + len(mfhd) + 8 + len(head)) if protected is not None else b""
-        return box("moof", mfhd, box("traf", head, aux))
-
-    size = len(moof(0))  # the offset's value does not change the moof's size
-    data_offset = size + 8  # §8.8.8: relative to the moof's first byte; mdat header is 8 bytes
-    return moof(data_offset) + box("mdat", *payload), data_offset
+    head = (
+        TrackFragmentHeader(track_id, TFHD_DEFAULT_BASE_IS_MOOF).to_bytes()
+        + TrackFragmentDecodeTime(samples[0].decode_time).to_bytes()
+    )
+    trun = TrackRun(entries, flags, data_offset=0, version=1).to_bytes()
+    trun_at = 8 + len(mfhd) + 8 + len(head)  # after the moof's header, mfhd, the traf's header
+    aux = protected.boxes(trun_at + len(trun)) if protected is not None else b""
+    moof = bytearray(box("moof", mfhd, box("traf", head, trun, aux)))
+    mdat = box_header("mdat", sum(len(p) for p in payload))
+    # The data offset counts from the moof's first byte (§8.8.8); writing it in place keeps
+    # the moof's size, so the moof is built once.
+    data_offset = len(moof) + len(mdat)
+    _DATA_OFFSET.pack_into(moof, trun_at + _TRUN_DATA_OFFSET_AT, data_offset)
+    return [moof, mdat, *payload], data_offset
 
 
 def _ticks(instant: Fraction, timescale: int) -> int:
@@ -173,7 +181,8 @@ def cut_track(
     segment_ticks = {_ticks(t, timescale) for t in plan.segment_starts[1:]}
     sequence = 0
     number = 0
-    current: list[tuple[bytes, int, Sample]] = []  # fragment bytes, data offset, first sample
+    # Each closed fragment: its pieces, its data offset and its first sample.
+    current: list[tuple[list[bytes | bytearray], int, Sample]] = []
     pending: list[Sample] = []
     next_cut = 0
 
@@ -195,19 +204,20 @@ def cut_track(
     def close_segment(end: int, sample_count: int) -> tuple[SegmentInfo, bytes]:
         nonlocal number
         number += 1
-        out = bytearray(SEGMENT_TYPE.to_bytes())
+        parts: list[bytes | bytearray] = [SEGMENT_TYPE.to_bytes()]
+        size = len(parts[0])
         iframes = []
-        for i, (data, data_offset, first) in enumerate(current):
+        for i, (pieces, data_offset, first) in enumerate(current):
             nxt = current[i + 1][2].decode_time if i + 1 < len(current) else end
             frame_start = max(0, first.decode_time - priming)
-            iframes.append(
-                IFrame(len(out), data_offset + len(first.data), frame_start, nxt - priming - frame_start)
-            )
-            out += data
+            length = data_offset + len(first.data)
+            iframes.append(IFrame(size, length, frame_start, nxt - priming - frame_start))
+            parts += pieces
+            size += sum(len(p) for p in pieces)
         start = max(0, current[0][2].decode_time - priming)
         kept = tuple(iframes) if video else ()
         current.clear()
-        return SegmentInfo(number, start, end - priming - start, len(out), sample_count, kept), bytes(out)
+        return SegmentInfo(number, start, end - priming - start, size, sample_count, kept), b"".join(parts)
 
     end = 0
     sample_total = 0

@@ -72,16 +72,21 @@ def parse_full_header(b: Box) -> tuple[int, int, memoryview]:
     return version, flags, b.payload[4:]
 
 
-def box(fourcc: str, *payload: bytes) -> bytes:
-    """Frame ``payload`` as a box, using a 64-bit largesize only when it is needed."""
-    body = b"".join(payload)
+def box_header(fourcc: str, payload_size: int) -> bytes:
+    """The header of a box with ``payload_size`` bytes, using a 64-bit largesize only when needed."""
     raw_type = fourcc.encode("latin-1")
     if len(raw_type) != 4:
         raise ValueError(f"box type must be four characters, got {fourcc!r}")
-    size = _HEADER.size + len(body)
+    size = _HEADER.size + payload_size
     if size <= 0xFFFFFFFF:
-        return _HEADER.pack(size, raw_type) + body
-    return _HEADER.pack(1, raw_type) + _LARGESIZE.pack(size + _LARGESIZE.size) + body
+        return _HEADER.pack(size, raw_type)
+    return _HEADER.pack(1, raw_type) + _LARGESIZE.pack(size + _LARGESIZE.size)
+
+
+def box(fourcc: str, *payload: bytes | bytearray) -> bytes:
+    """Frame ``payload`` as a box, using a 64-bit largesize only when it is needed."""
+    body = b"".join(payload)
+    return box_header(fourcc, len(body)) + body
 
 
 def full_box(fourcc: str, version: int, flags: int, *payload: bytes) -> bytes:

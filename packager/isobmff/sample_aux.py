@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from itertools import chain
+from typing import NamedTuple
 
 from packager.cenc import Subsample
 from packager.isobmff.box import Box, full_box, parse_full_header
@@ -19,8 +21,7 @@ SENC_HEADER = 16  # box header, version/flags, sample_count: where the first ent
 _SUBSAMPLE = struct.Struct(">HI")
 
 
-@dataclass(frozen=True)
-class SampleEncryption:
+class SampleEncryption(NamedTuple):
     """One sample's senc entry: its IV (empty under a constant IV) and its subsamples."""
 
     iv: bytes
@@ -63,7 +64,7 @@ class SampleEncryptionBox:
                 pos += 2
                 if len(rest) < pos + 6 * n:
                     raise BoxParseError(b.type, b.offset, f"sample {i} subsamples are truncated")
-                subsamples = tuple(Subsample(*_SUBSAMPLE.unpack_from(rest, pos + 6 * k)) for k in range(n))
+                subsamples = tuple(map(Subsample._make, _SUBSAMPLE.iter_unpack(rest[pos : pos + 6 * n])))
                 pos += 6 * n
             samples.append(SampleEncryption(iv, subsamples))
         return cls(tuple(samples))
@@ -75,8 +76,9 @@ class SampleEncryptionBox:
             parts.append(s.iv)
             if subsampled:
                 entries = s.subsamples or ()
-                parts.append(len(entries).to_bytes(2, "big"))
-                parts.extend(_SUBSAMPLE.pack(e.clear, e.protected) for e in entries)
+                # subsample_count, then each entry's BytesOfClearData and BytesOfProtectedData.
+                fmt = ">H" + "HI" * len(entries)
+                parts.append(struct.pack(fmt, len(entries), *chain.from_iterable(entries)))
         return full_box("senc", 0, SENC_USE_SUBSAMPLES if subsampled else 0, *parts)
 
 

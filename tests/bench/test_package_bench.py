@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import importlib.util
 import json
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from bench.package import BENCH_KID, shaka_args, vodpipe_args
+from bench.package import BENCH_KID, compile_bytecode, shaka_args, vodpipe_args
 from tests.processes import run_cli
 
 if TYPE_CHECKING:
@@ -28,7 +31,24 @@ def test_both_sides_get_the_same_renditions_and_mode(mode: str) -> None:
         assert shaka[shaka.index("--protection_scheme") + 1] == mode
         assert f"key_id={BENCH_KID.hex()}" in shaka[shaka.index("--keys") + 1]
     ours = vodpipe_args(RENDITIONS, Path("/out"), mode, Fraction(4))
-    assert ours[1:] == ["-m", "bench.package", mode, "/out", "4", "video:360p:/r/v.mp4", "audio:en:/r/a.mp4"]
+    specs = ["video:360p:/r/v.mp4", "audio:en:/r/a.mp4"]
+    assert ours[1:] == ["-m", "bench.package_child", mode, "/out", "4", *specs]
+
+
+def test_the_timed_child_imports_nothing_only_the_harness_needs() -> None:
+    code = "import sys, bench.package_child; print(sorted(set(sys.argv[1:]) & set(sys.modules)))"
+    harness = ["bench.package", "bench.shaka", "statistics", "subprocess", "importlib.resources"]
+    out = subprocess.run([sys.executable, "-c", code, *harness], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_compile_bytecode_writes_the_childs_modules_as_pip_would() -> None:
+    import packager.cenc
+
+    cached = Path(importlib.util.cache_from_source(str(packager.cenc.__file__)))
+    cached.unlink(missing_ok=True)
+    compile_bytecode()
+    assert cached.is_file()
 
 
 @pytest.mark.integration
@@ -45,9 +65,12 @@ def test_bench_package_prints_every_mode_for_both_tools(
     for mode in report["modes"].values():
         for side in ("vodpipe", "shaka_packager"):
             assert mode[side]["wall_seconds"] > 0
+            assert mode[side]["cpu_seconds"] > 0
             assert mode[side]["peak_rss_mb"] > 1
             assert mode[side]["mb_per_s"] == pytest.approx(
                 report["input_mb"] / mode[side]["wall_seconds"], rel=0.05
             )
         ratio = mode["vodpipe"]["wall_seconds"] / mode["shaka_packager"]["wall_seconds"]
         assert mode["ratio_wall_vodpipe_over_shaka"] == pytest.approx(ratio, rel=0.01)
+        cpu_ratio = mode["vodpipe"]["cpu_seconds"] / mode["shaka_packager"]["cpu_seconds"]
+        assert mode["ratio_cpu_vodpipe_over_shaka"] == pytest.approx(cpu_ratio, rel=0.05)

@@ -6,9 +6,11 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from packager.cenc import (
     NO_PATTERN,
     VIDEO_PATTERN,
+    SampleCipher,
     Scheme,
     Subsample,
     counter_ivs,
+    crypt_pattern,
     decrypt_sample,
     encrypt_sample,
 )
@@ -137,3 +139,77 @@ def test_counter_ivs_count_up_from_the_start() -> None:
     assert [ivs().hex() for _ in range(3)] == ["00000000000000ff", "0000000000000100", "0000000000000101"]
     fresh = counter_ivs()
     assert len(fresh()) == 8
+
+
+def _pattern_blocks(size: int, crypt: int, skip: int) -> list[int]:
+    """Offsets of the blocks that a crypt:skip pattern encrypts in ``size`` bytes, block by block."""
+    return [16 * n for n in range(size // 16) if n % (crypt + skip) < crypt]
+
+
+@pytest.mark.parametrize(("crypt", "skip"), [(1, 9), (5, 5), (2, 1)], ids=["1-9", "5-5", "2-1"])
+@pytest.mark.parametrize("size", [0, 15, 16, 100, 160, 161, 1600, 1615, 1632, 5000])
+def test_crypt_pattern_transforms_exactly_the_pattern_blocks(size: int, crypt: int, skip: int) -> None:
+    data = bytes(i * 7 % 256 for i in range(size))
+    offsets = _pattern_blocks(size, crypt, skip)
+    seen: list[bytes] = []
+
+    def invert(blocks: bytearray) -> bytes:
+        seen.append(bytes(blocks))
+        return bytes(b ^ 0xFF for b in blocks)
+
+    out = bytearray(data)
+    crypt_pattern(memoryview(out), crypt, skip, invert)
+    assert seen == [b"".join(data[o : o + 16] for o in offsets)]  # one call, in order
+    expected = bytearray(data)
+    for o in offsets:
+        expected[o : o + 16] = bytes(b ^ 0xFF for b in data[o : o + 16])
+    assert out == expected  # and nothing outside the pattern's blocks changed
+
+
+SAMPLES = [
+    ([Subsample(5, 32), Subsample(3, 60)], 100),
+    (None, 100),
+    ([Subsample(20, 400), Subsample(2, 17), Subsample(0, 200)], 639),
+    ([Subsample(7, 0), Subsample(0, 16), Subsample(1, 15)], 39),
+    ([Subsample(0, 1700)], 1700),
+]
+
+
+@pytest.mark.parametrize(
+    ("scheme", "pattern"),
+    [("cenc", NO_PATTERN), ("cbcs", VIDEO_PATTERN), ("cbcs", NO_PATTERN), ("cbcs", (5, 5))],
+    ids=["cenc", "cbcs-1-9", "cbcs-0-0", "cbcs-5-5"],
+)
+def test_one_cipher_for_many_samples_matches_each_sample_alone(
+    scheme: Scheme, pattern: tuple[int, int]
+) -> None:
+    """The context carried from sample to sample (CTR counter, CBC chain) never leaks into the next."""
+    encryptor = SampleCipher(NIST_KEY, scheme, pattern)
+    decryptor = SampleCipher(NIST_KEY, scheme, pattern, decrypt=True)
+    for n, (subsamples, size) in enumerate(SAMPLES):
+        data = bytes((i * 13 + n) % 256 for i in range(size))
+        iv = bytes(range(n, n + 16)) if scheme == "cbcs" else n.to_bytes(8, "big")
+        crypted = bytearray(size)
+        encryptor.transform_into(iv, data, subsamples, memoryview(crypted))
+        ranges = subsamples or [Subsample(0, size)]
+        if scheme == "cenc":
+            assert crypted == _reference_cenc(NIST_KEY, iv, data, ranges)
+        else:
+            assert crypted == _reference_cbcs(NIST_KEY, iv, data, ranges, *pattern)
+        plain = bytearray(size)
+        decryptor.transform_into(iv, bytes(crypted), subsamples, memoryview(plain))
+        assert plain == data
+
+
+def test_transform_into_needs_an_output_of_the_sample_size() -> None:
+    with pytest.raises(ValueError, match="output holds 10 bytes, the sample has 11"):
+        SampleCipher(NIST_KEY, "cenc").transform_into(bytes(8), bytes(11), None, memoryview(bytearray(10)))
+
+
+def test_a_pattern_without_encrypted_blocks_leaves_samples_clear() -> None:
+    data = bytes(range(200))
+    for decrypt in (False, True):
+        nothing = SampleCipher(NIST_KEY, "cbcs", (0, 9), decrypt=decrypt)
+        out = bytearray(200)
+        nothing.transform_into(bytes(16), data, None, memoryview(out))
+        assert out == data

@@ -32,11 +32,12 @@ def test_video_samples_are_subsample_encrypted_and_described_in_senc() -> None:
     protector = TrackProtector(encryption, header("avc1", config={"avcC": AVCC}), 360)
     nal = (500).to_bytes(4, "big") + b"\x65" + counting(499)
     run = protector.protect([Sample(0, 3000, 0, 0, nal), Sample(3000, 3000, 0, 0, nal)])
-    assert run.data[0][:36] == nal[:36]  # prefix, NAL header and slice leader stay clear
-    assert run.data[0] != nal
+    first, second = run.payload[: len(nal)], run.payload[len(nal) :]
+    assert first[:36] == nal[:36]  # prefix, NAL header and slice leader stay clear
+    assert first != nal
     assert [e.iv.hex() for e in run.entries] == ["0000000000000000", "0000000000000001"]
     assert run.entries[0].subsamples == (Subsample(36 + 4, 464),)
-    assert decrypt_sample(KEY.key, run.entries[1].iv, run.data[1], run.entries[1].subsamples, "cenc") == nal
+    assert decrypt_sample(KEY.key, run.entries[1].iv, bytes(second), run.entries[1].subsamples, "cenc") == nal
     boxes = run.boxes(100)
     saiz, saio, senc = iter_boxes(boxes)
     assert (saiz.type, saio.type, senc.type) == ("saiz", "saio", "senc")
@@ -53,7 +54,7 @@ def test_cbcs_audio_has_no_ivs_in_senc_and_a_table_of_zero_sizes() -> None:
     run = protector.protect([Sample(0, 1024, 0, 0, counting(300))])
     tenc = protector.sinf().tenc
     assert (tenc.version, tenc.per_sample_iv_size, tenc.constant_iv) == (1, 0, bytes(range(16)))
-    assert run.data[0][288:] == counting(300)[288:]  # the partial last block stays clear
+    assert run.payload[288:] == counting(300)[288:]  # the partial last block stays clear
     saiz = AuxInfoSizes.parse(next(iter_boxes(run.boxes(0))))
     assert (saiz.default_size, saiz.sizes) == (0, (0,))
 
