@@ -105,7 +105,7 @@ def _video_options(job: EncodeJob, rung: PlannedRung) -> dict[str, Any]:
         "c:v": "libx264",
         "preset": job.preset,
         "profile:v": job.profile,
-        "b:v": _kbps(rung.bitrate),
+        **({"b:v": _kbps(rung.bitrate)} if rung.crf is None else {"crf": f"{rung.crf:g}"}),
         "maxrate": _kbps(rung.maxrate),
         "bufsize": _kbps(rung.bufsize),
         "force_key_frames": f"expr:eq(mod(n,{gop}),0)",

@@ -34,6 +34,10 @@ class Rung:
     name: str
     height: int  # the short side: 1080 means 1920x1080 landscape or 1080x1920 portrait
     bitrate: int
+    # Capped CRF instead of a target rate: a per-title rung encodes at the CRF its trial was
+    # measured at, with maxrate/bufsize from ``bitrate`` only as a ceiling (one-pass ABR on easy
+    # content misses its target: FINDINGS.md, "The fixed ladder").
+    crf: float | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class PlannedRung:
     maxrate: int
     bufsize: int
     sar: Fraction = Fraction(1)  # sample (pixel) aspect ratio, signalled in the H.264 VUI
+    crf: float | None = None  # capped CRF (see Rung.crf); None: the bitrate is the target
 
     @property
     def display_aspect(self) -> Fraction:
@@ -205,6 +210,7 @@ def plan_ladder(ladder: Ladder, source: SourceGeometry) -> tuple[PlannedRung, ..
                 int(rung.bitrate * ladder.maxrate_factor),
                 int(rung.bitrate * ladder.bufsize_factor),
                 sar,
+                rung.crf,
             )
         )
     return tuple(planned)

@@ -108,10 +108,12 @@ def _model_option(phone: bool) -> str:
     return "|".join(models)
 
 
-def build_quality_args(ffmpeg_exe: str, job: QualityJob) -> list[str]:
-    """The whole command line, executable first: rung and master into libvmaf, no output file."""
+def _prepare(job: QualityJob) -> str:
     size = f"{job.display_width}:{job.display_height}"
-    prepare = f"scale={size}:flags=bicubic,format=yuv420p,setsar=1,setpts=PTS-STARTPTS"
+    return f"scale={size}:flags=bicubic,format=yuv420p,setsar=1,setpts=PTS-STARTPTS"
+
+
+def _libvmaf(job: QualityJob) -> str:
     options = [
         ("model", _model_option(job.phone_model)),
         ("feature", "name=psnr|name=float_ssim" if job.ssim else "name=psnr"),
@@ -121,26 +123,33 @@ def build_quality_args(ffmpeg_exe: str, job: QualityJob) -> list[str]:
         ("n_threads", str(job.threads)),
     ]
     vmaf = ":".join(f"{key}={_escape_option(value)}" for key, value in options)
-    graph = f"[0:v]{prepare}[main];[1:v]{prepare}[ref];[main][ref]libvmaf={_escape_graph(vmaf)}"
-    return [
-        ffmpeg_exe,
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-progress",
-        "pipe:1",
-        "-nostats",
-        "-i",
-        str(job.rung),
-        "-i",
-        str(job.master),
-        "-filter_complex",
-        graph,
-        "-f",
-        "null",
-        "-",
-    ]
+    return f"libvmaf={_escape_graph(vmaf)}"
+
+
+_QUIET = ["-hide_banner", "-nostdin", "-loglevel", "error", "-progress", "pipe:1", "-nostats"]
+
+
+def build_quality_args(ffmpeg_exe: str, job: QualityJob) -> list[str]:
+    """The whole command line, executable first: rung and master into libvmaf, no output file."""
+    prepare = _prepare(job)
+    graph = f"[0:v]{prepare}[main];[1:v]{prepare}[ref];[main][ref]{_libvmaf(job)}"
+    inputs = ["-i", str(job.rung), "-i", str(job.master)]
+    return [ffmpeg_exe, *_QUIET, *inputs, "-filter_complex", graph, "-f", "null", "-"]
+
+
+def build_batch_quality_args(ffmpeg_exe: str, jobs: Sequence[QualityJob]) -> list[str]:
+    """Several rungs of one master in one pass: the master is decoded and scaled once, split to
+    one libvmaf per rung (each with its own log). Every job must name the same master and size."""
+    if not jobs or len({(j.master, j.display_width, j.display_height) for j in jobs}) != 1:
+        raise ValueError("a batch scores rungs of one master at one size")
+    graph = [f"[0:v]{_prepare(jobs[0])},split={len(jobs)}" + "".join(f"[ref{i}]" for i in range(len(jobs)))]
+    inputs = ["-i", str(jobs[0].master)]
+    outputs: list[str] = []
+    for i, job in enumerate(jobs, 1):
+        inputs += ["-i", str(job.rung)]
+        graph.append(f"[{i}:v]{_prepare(job)}[main{i}];[main{i}][ref{i - 1}]{_libvmaf(job)}[out{i}]")
+        outputs += ["-map", f"[out{i}]", "-f", "null", "-"]
+    return [ffmpeg_exe, *_QUIET, *inputs, "-filter_complex", ";".join(graph), *outputs]
 
 
 def _metric(metrics: dict[str, Any], name: str, frame: int) -> float:

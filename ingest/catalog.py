@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 Status = Literal["ingested", "encoding", "packaging", "published", "failed"]
 EncryptionMode = Literal["none", "cenc", "cbcs"]
 ENCRYPTION_MODES: tuple[EncryptionMode, ...] = ("none", "cenc", "cbcs")
+LADDER_MODES = ("fixed", "per-title")
 _TITLE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 
@@ -43,6 +44,12 @@ def parse_encryption(value: str) -> EncryptionMode:
         if value == mode:
             return mode
     raise ConfigError(f"unknown encryption {value!r}: use one of {', '.join(ENCRYPTION_MODES)}")
+
+
+def parse_ladder_mode(value: str) -> str:
+    if value not in LADDER_MODES:
+        raise ConfigError(f"unknown ladder mode {value!r}: use one of {', '.join(LADDER_MODES)}")
+    return value
 
 
 def title_from_filename(name: str) -> str:
@@ -72,6 +79,9 @@ class TitleRecord:
     progress: dict[str, float] = field(default_factory=dict)  # stage -> percent done
     updated_at: str = field(default_factory=_now)
     encryption: EncryptionMode = "none"  # chosen at ingest; records written before it are clear
+    ladder_mode: str | None = None  # "fixed" or "per-title" chosen at ingest; None: the setting
+    per_title: dict[str, Any] | None = None  # the per-title plan's summary (analyse stage)
+    quality: dict[str, Any] | None = None  # the quality report's summaries (quality stage)
 
     def with_status(self, status: Status, **changes: Any) -> TitleRecord:
         return replace(self, status=status, updated_at=_now(), **changes)

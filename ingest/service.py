@@ -37,12 +37,18 @@ def master_key(title: str, digest: str, path: Path) -> str:
 
 
 def ingest_master(
-    store: ObjectStore, path: Path, title: str, limits: MasterLimits, encryption: EncryptionMode = "none"
+    store: ObjectStore,
+    path: Path,
+    title: str,
+    limits: MasterLimits,
+    encryption: EncryptionMode = "none",
+    ladder_mode: str | None = None,
 ) -> IngestOutcome:
     """Validate before storing anything, so a bad master leaves no trace and loses nothing.
 
     ``encryption`` is recorded with the title: the job packages it so (clear, cenc or cbcs).
-    The same bytes under another encryption are a new ingest (a new version).
+    The same bytes under another encryption are a new ingest (a new version). ``ladder_mode``
+    (``fixed``/``per-title``, None for the setting) is recorded too, and a change of it likewise.
     """
     validate_title(title)
     info = probe(path)
@@ -54,6 +60,7 @@ def ingest_master(
         existing
         and existing.master_sha256 == digest
         and existing.encryption == encryption
+        and existing.ladder_mode == ladder_mode
         and existing.status != "failed"
     ):
         return IngestOutcome(existing, is_new=False)
@@ -71,6 +78,7 @@ def ingest_master(
             probe=info.to_dict(),
             published_version=current.published_version if current else None,
             encryption=encryption,
+            ladder_mode=ladder_mode,
         )
 
     return IngestOutcome(catalog.upsert(title, ingested), is_new=True)

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from drm.keystore import ObjectKeyStore
 from drm.license import LicenseService
 from drm.tokens import MAX_TTL, issue_token
-from ingest.catalog import parse_encryption, title_from_filename, validate_title
+from ingest.catalog import parse_encryption, parse_ladder_mode, title_from_filename, validate_title
 from ingest.service import ingest_master
 from ingest.validate import MasterLimits
 from origin.app import make_app
@@ -48,7 +48,11 @@ def _urls(settings: Settings, title: str, version: str, base: str | None = None)
 
 
 def ingest_and_process(
-    settings: Settings, path: Path, title: str | None, encryption: EncryptionMode = "none"
+    settings: Settings,
+    path: Path,
+    title: str | None,
+    encryption: EncryptionMode = "none",
+    ladder_mode: str | None = None,
 ) -> tuple[str, str | None]:
     """Ingest, then run the job (in-process on the embedded default). Returns title and version.
 
@@ -61,7 +65,7 @@ def ingest_and_process(
     name = validate_title(title) if title else title_from_filename(path.name)
     if encryption != "none":
         key_store(settings, store)  # no key-encryption key: refused before anything is stored
-    outcome = ingest_master(store, path, name, MasterLimits(), encryption)
+    outcome = ingest_master(store, path, name, MasterLimits(), encryption, ladder_mode)
     if not outcome.is_new and outcome.record.status == "published":
         print(f"{name}: these bytes are already published; nothing to do", file=sys.stderr)
         return name, outcome.record.published_version
@@ -75,7 +79,7 @@ def ingest_and_process(
 
 
 def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
-    name, version = ingest_and_process(settings, Path(args.path), args.title, args.encryption)
+    name, version = ingest_and_process(settings, Path(args.path), args.title, args.encryption, args.ladder)
     if version:
         for kind, url in _urls(settings, name, version).items():
             print(f"{kind}: {url}")
@@ -187,7 +191,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         if not master.exists():
             print("demo: generating a 30 s 1080p test master with FFmpeg", file=sys.stderr)
             make_demo_master(SubprocessRunner(), settings.ffmpeg_exe(), master)
-    name, version = ingest_and_process(settings, master, args.title, args.encrypt)
+    name, version = ingest_and_process(settings, master, args.title, args.encrypt, args.ladder)
     if version is None:
         raise VodpipeError("the demo runs in-process; unset VODPIPE_BROKER_URL")
     if args.encrypt != "none":
@@ -281,6 +285,15 @@ Each rule's meaning and source (spec clause or player behaviour) is listed in th
 """
 
 
+def _ladder_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--ladder",
+        type=parse_ladder_mode,
+        metavar="{fixed,per-title}",
+        help="fixed ladder, or rungs chosen on this title's measured hull (default: VODPIPE_LADDER_MODE)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vodpipe", description="Master in, adaptive title out.")
     parser.add_argument("--traceback", action="store_true", help="show the traceback of an internal error")
@@ -297,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="none",
         help="none (default), cenc or cbcs (the default when the flag is given alone)",
     )
+    _ladder_option(p)
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("serve", help="run the origin")
@@ -324,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--host")
     p.add_argument("--port", type=int)
+    _ladder_option(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser(

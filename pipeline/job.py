@@ -35,13 +35,22 @@ from encoder.encode import (
 )
 from encoder.join import join_chunks
 from encoder.ladder import Ladder, PlannedRung, SourceGeometry, load_ladder
+from encoder.per_title import PerTitleOptions, PerTitlePlan
 from ingest.catalog import Catalog, TitleRecord
 from ingest.probe import MasterInfo
 from packager import aes128
 from packager.package import EncodedTrack, package
 from packager.publish import publish
 from pipeline.protection import title_aes128, title_encryption, track_classes, version_shape
-from pipeline.workspace import all_stored, chunk_key, clear, packaged_prefix, rendition_key, work_prefix
+from pipeline.workspace import (
+    all_stored,
+    chunk_key,
+    clear,
+    packaged_prefix,
+    rendition_key,
+    report_key,
+    work_prefix,
+)
 from vodpipe.errors import InvalidMasterError, TransientError, VodpipeError
 
 if TYPE_CHECKING:
@@ -54,8 +63,8 @@ if TYPE_CHECKING:
     from pipeline.settings import Settings
     from storage.base import ObjectStore
 
-STAGES = ("encode", "assemble", "package", "publish")
 PRESENTATION = "presentation.json"  # written last by the package stage: its done marker
+PLAN = "plan.json"  # the per-title plan, under report_key: written last by the analyse stage
 
 
 def source_media(path: Path, info: MasterInfo) -> SourceMedia:
@@ -80,9 +89,11 @@ def version_id(
     segment_seconds: Fraction,
     start_bitrate: int,
     protection: Mapping[str, str] | None = None,
+    per_title: Mapping[str, object] | None = None,
 ) -> str:
     """A version folder name that changes whenever the input or the output's shape does
-    (``protection``: the encryption mode and what else of it shapes the bytes; none when clear)."""
+    (``protection``: the encryption mode and what else of it shapes the bytes; none when clear;
+    ``per_title``: the per-title options when the ladder is chosen per title, none when fixed)."""
     shape_of: dict[str, object] = {
         "ladder": asdict(ladder),
         "segment": str(segment_seconds),
@@ -90,6 +101,8 @@ def version_id(
     }
     if protection:
         shape_of["protection"] = dict(protection)
+    if per_title:
+        shape_of["per_title"] = dict(per_title)
     shape = json.dumps(shape_of, sort_keys=True)
     return "v" + hashlib.sha256(f"{master_sha256}:{shape}".encode()).hexdigest()[:12]
 
@@ -128,6 +141,8 @@ class TitlePlan:
     version: str
     strategy: Strategy
     chunks: tuple[Chunk, ...]
+    analyse: bool = False  # a per-title ladder: trial encodes choose the rungs before encoding
+    quality: bool = False  # the rungs' quality is measured against the master before packaging
 
 
 def update_title(ctx: JobContext, title: str, **changes: Any) -> TitleRecord:
@@ -163,22 +178,77 @@ def _ladder(settings: Settings) -> Ladder:
     return load_ladder(settings.ladder)
 
 
-def _encode_job(ctx: JobContext, record: TitleRecord, master: Path, out_dir: Path) -> EncodeJob:
+def ladder_mode(settings: Settings, record: TitleRecord) -> str:
+    """The title's own mode (chosen at ingest), else the setting's."""
+    return record.ladder_mode or settings.ladder_mode
+
+
+def per_title_options(settings: Settings) -> PerTitleOptions:
+    return PerTitleOptions(
+        top_vmaf=settings.per_title_top_vmaf,
+        vmaf_step=settings.per_title_vmaf_step,
+        max_bitrate=settings.per_title_max_bitrate,
+        min_bitrate=settings.per_title_min_bitrate,
+        min_height=settings.per_title_min_height,
+    )
+
+
+def measures_quality(settings: Settings, mode: str) -> bool:
+    return settings.quality == "on" or (settings.quality == "auto" and mode == "per-title")
+
+
+def title_stages(analyse: bool, quality: bool) -> tuple[str, ...]:
+    return (
+        *(("analyse",) if analyse else ()),
+        "encode",
+        "assemble",
+        *(("quality",) if quality else ()),
+        "package",
+        "publish",
+    )
+
+
+def title_ladder(ctx: JobContext, record: TitleRecord, version: str) -> Ladder:
+    """The ladder a version encodes: the setting's, or the one its per-title plan chose."""
+    if ladder_mode(ctx.settings, record) != "per-title":
+        return _ladder(ctx.settings)
+    key = report_key(record.title, version, PLAN)
+    if not ctx.store.exists(key):
+        raise TransientError(f"the per-title plan of {record.title} {version} is not in the store yet")
+    return PerTitlePlan.from_json(ctx.store.get_bytes(key).decode()).ladder
+
+
+def _encode_job(
+    ctx: JobContext, record: TitleRecord, master: Path, out_dir: Path, ladder: Ladder | None = None
+) -> EncodeJob:
     info = MasterInfo.from_dict(record.probe)
-    job = plan_job(source_media(master, info), _ladder(ctx.settings), out_dir)
+    job = plan_job(source_media(master, info), ladder or _ladder(ctx.settings), out_dir)
     return replace(job, threads=ctx.ffmpeg_threads)
 
 
+def _version_encode_job(
+    ctx: JobContext, record: TitleRecord, version: str, master: Path, out_dir: Path
+) -> EncodeJob:
+    return _encode_job(ctx, record, master, out_dir, title_ladder(ctx, record, version))
+
+
 def plan_title(ctx: JobContext, title: str, workers: int) -> TitlePlan | None:
-    """Choose how to encode and record the job as started; None when it is published already."""
+    """Choose how to encode and record the job as started; None when it is published already.
+
+    A per-title ladder is not known yet: chunks are cut by the base ladder's GOP, which the
+    per-title ladder keeps.
+    """
     record = ctx.catalog.get(title)
     settings = ctx.settings
+    mode = ladder_mode(settings, record)
+    per_title = {"mode": mode, **asdict(per_title_options(settings))} if mode == "per-title" else None
     version = version_id(
         record.master_sha256,
         _ladder(settings),
         settings.segment_seconds,
         settings.start_bitrate,
         version_shape(settings, record.encryption),
+        per_title,
     )
     if record.status == "published" and record.published_version == version:
         return None
@@ -186,14 +256,17 @@ def plan_title(ctx: JobContext, title: str, workers: int) -> TitlePlan | None:
     job = _encode_job(ctx, record, Path("master"), Path("out"))
     frames = info.video.frame_count if info.video else 0
     strategy, chunks = choose_strategy(job, frames, workers, ChunkPolicy(ctx.settings.chunk_seconds))
-    ladder = [_rung_record(r) for r in job.rungs]
+    ladder = [_rung_record(r) for r in job.rungs] if per_title is None else []
+    analyse, quality = per_title is not None, measures_quality(settings, mode)
+    progress = dict.fromkeys(title_stages(analyse, quality), 0.0)
     ctx.catalog.update(
         title,
         lambda r: r.with_status(
-            "encoding", version=version, error=None, ladder=ladder, progress=dict.fromkeys(STAGES, 0.0)
+            "encoding", version=version, error=None, ladder=ladder, progress=progress, per_title=None,
+            quality=None,
         ),
-    )
-    return TitlePlan(title, version, strategy, chunks)
+    )  # fmt: skip
+    return TitlePlan(title, version, strategy, chunks, analyse, quality)
 
 
 @contextmanager
@@ -228,7 +301,7 @@ def encode_whole(ctx: JobContext, title: str, version: str) -> None:
     """One FFmpeg decodes the master once and encodes every rung and the audio."""
     record = ctx.catalog.get(title)
     with _scratch(ctx, title) as scratch:
-        job = _encode_job(ctx, record, _master(ctx, record), scratch)
+        job = _version_encode_job(ctx, record, version, _master(ctx, record), scratch)
         names = [r.path.name for r in _renditions(job)]
         keys = [rendition_key(title, version, n) for n in names]
         if not all_stored(ctx.store, keys):
@@ -247,7 +320,7 @@ def encode_chunk(ctx: JobContext, title: str, version: str, chunk: Chunk, total:
     """Encode one chunk's video into every rung; outputs at ``work/.../chunks/{index}/``."""
     record = ctx.catalog.get(title)
     with _scratch(ctx, title) as scratch:
-        job = _encode_job(ctx, record, _master(ctx, record), scratch)
+        job = _version_encode_job(ctx, record, version, _master(ctx, record), scratch)
         keys = [chunk_key(title, version, chunk.index, r.path.name) for r in video_renditions(job)]
         if not all_stored(ctx.store, keys):
             info = MasterInfo.from_dict(record.probe)
@@ -266,7 +339,7 @@ def encode_audio(ctx: JobContext, title: str, version: str) -> None:
     record = ctx.catalog.get(title)
     info = MasterInfo.from_dict(record.probe)
     with _scratch(ctx, title) as scratch:
-        job = _encode_job(ctx, record, _master(ctx, record), scratch)
+        job = _version_encode_job(ctx, record, version, _master(ctx, record), scratch)
         keys = [rendition_key(title, version, r.path.name) for r in audio_renditions(job)]
         if not all_stored(ctx.store, keys):
             for rendition in run_audio(ctx.runner, _exe(ctx), job, info.duration):
@@ -278,7 +351,7 @@ def assemble(ctx: JobContext, title: str, version: str, chunk_count: int) -> Non
     record = ctx.catalog.get(title)
     report(ctx, title, "encode", 100.0)
     with _scratch(ctx, title) as scratch:
-        job = _encode_job(ctx, record, Path("master"), scratch)
+        job = _version_encode_job(ctx, record, version, Path("master"), scratch)
         rungs = video_renditions(job)
         for done, rendition in enumerate(rungs):
             name = rendition.path.name
@@ -322,7 +395,7 @@ def package_title(ctx: JobContext, title: str, version: str) -> None:
     record = ctx.catalog.get(title)
     update_title(ctx, title, status="packaging")
     with _scratch(ctx, title) as scratch:
-        job = _encode_job(ctx, record, Path("master"), scratch / "encoded")
+        job = _version_encode_job(ctx, record, version, Path("master"), scratch / "encoded")
         job.out_dir.mkdir()
         tracks = []
         for r in _renditions(job):
@@ -376,7 +449,7 @@ def publish_title(ctx: JobContext, title: str, version: str) -> TitleRecord:
         status="published",
         published_version=version,
         renditions=renditions,
-        progress=dict.fromkeys(STAGES, 100.0),
+        progress=dict.fromkeys(ctx.catalog.get(title).progress, 100.0),
     )
     clear(ctx.store, title, version)  # intermediate files: the published version is final
     return record

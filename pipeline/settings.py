@@ -90,6 +90,13 @@ def _bitrate(value: str) -> int:
     return rate
 
 
+def _vmaf(value: str) -> float:
+    number = float(value)
+    if not 0 < number <= 100:
+        raise ValueError("must be a VMAF score above 0 and at most 100")
+    return number
+
+
 def _nonnegative(value: str) -> int:
     number = int(value)
     if number < 0:
@@ -166,6 +173,29 @@ def _setting(default: T, parse: Callable[[str], Any], doc: str, *, secret: bool 
 class Settings:
     data_dir: Path = _setting(Path("var"), Path, "Root of the local object store (embedded default).")
     ladder: Path | None = _setting(None, Path, "TOML file replacing the default bitrate ladder.")
+    ladder_mode: str = _setting(
+        "fixed",
+        _choice("fixed", "per-title"),
+        "`fixed` (the ladder as written) or `per-title` (rungs chosen on the title's measured hull).",
+    )
+    per_title_top_vmaf: float = _setting(
+        95.0, _vmaf, "Per-title: the top rung is the cheapest trial reaching this VMAF (or the cap)."
+    )
+    per_title_vmaf_step: float = _setting(6.0, _vmaf, "Per-title: least VMAF between consecutive rungs.")
+    per_title_max_bitrate: int = _setting(8_000_000, _bitrate, "Per-title: cap on the top rung, b/s.")
+    per_title_min_bitrate: int = _setting(
+        150_000, _bitrate, "Per-title: the bottom rung is the cheapest trial at or above this b/s."
+    )
+    per_title_min_height: int = _setting(
+        0, _nonnegative, "Per-title: resolutions below this short side are not tried (0: all)."
+    )
+    quality: str = _setting(
+        "auto",
+        _choice("auto", "on", "off"),
+        "Measure every rung's VMAF/PSNR against the master after encoding; `auto`: per-title titles only.",
+    )
+    quality_subsample: int = _setting(5, _positive, "Quality report: score every Nth frame.")
+    quality_ssim: bool = _setting(False, _flag, "1: the quality report includes SSIM (about 4x slower).")
     segment_seconds: Fraction = _setting(Fraction(4), _fraction, "Target segment duration, seconds.")
     start_bitrate: int = _setting(
         2_000_000, _bitrate, "HLS: list first (players start there) the variant nearest this b/s."

@@ -2,8 +2,12 @@
 
 The job is a canvas::
 
-    process_title (plan) -> encode_whole                          -> package -> publish
-                         -> chord(encode_chunk x N, encode_audio) -> assemble -> package -> publish
+    process_title (plan) -> [analyse] -> encode_whole                          -> [quality] -> ...
+                         -> [analyse] -> chord(encode_chunk x N, encode_audio) -> assemble -> [quality] -> ...
+    ... -> package -> publish
+
+``analyse`` (trial encodes that choose a per-title ladder) runs for per-title titles, ``quality``
+(every rung scored against the master) when the quality setting asks for it.
 
 Transient failures (a killed FFmpeg, a store that is down, a chunk not stored yet) are retried
 with backoff; any other error fails the title at once with its reason (``on_failure``), and a
@@ -22,7 +26,7 @@ from celery.result import allow_join_result
 from encoder.chunks import Chunk
 from encoder.runner import SubprocessRunner
 from ingest.catalog import validate_title
-from pipeline import job
+from pipeline import analysis, job
 from pipeline.celery_app import celery_app
 from pipeline.console import progress_printer
 from pipeline.settings import current_settings
@@ -51,9 +55,7 @@ class TitleTask(Task):  # type: ignore[misc]
                 self.update_state(state="PROGRESS", meta={"title": title, stage: percent})
 
         store = make_store(settings)
-        return job.JobContext(
-            settings, store, SubprocessRunner(), threads, progress_printer(title), on_stage
-        )
+        return job.JobContext(settings, store, SubprocessRunner(), threads, progress_printer(title), on_stage)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -88,13 +90,18 @@ def _workers() -> int:
 def canvas(plan: job.TitlePlan) -> Any:
     """The signature that encodes, assembles, packages and publishes a planned title."""
     t, v = plan.title, plan.version
-    finish = [package_title.si(t, v), publish_title.si(t, v)]
+    start = [analyse.si(t, v)] if plan.analyse else []
+    finish = [
+        *([measure_quality.si(t, v)] if plan.quality else []),
+        package_title.si(t, v),
+        publish_title.si(t, v),
+    ]
     if plan.strategy == "single":
-        return chain(encode_whole.si(t, v), *finish)
+        return chain(*start, encode_whole.si(t, v), *finish)
     total = len(plan.chunks)
     header = [encode_chunk.si(t, v, c.index, c.first_frame, c.frames, total) for c in plan.chunks]
     header.append(encode_audio.si(t, v))
-    return chain(chord(header, assemble.si(t, v, total)), *finish)
+    return chain(*start, chord(header, assemble.si(t, v, total)), *finish)
 
 
 @celery_app.task(name="vodpipe.process_title", base=TitleTask, bind=True)  # type: ignore[untyped-decorator]
@@ -111,6 +118,16 @@ def process_title(self: TitleTask, title: str) -> Any:
         with allow_join_result():  # eager results are already there: nothing blocks
             return signature.apply().get()
     return self.replace(signature)
+
+
+@celery_app.task(name="vodpipe.analyse", base=TitleTask, bind=True)  # type: ignore[untyped-decorator]
+def analyse(self: TitleTask, title: str, version: str) -> None:
+    analysis.analyse(self.context(title), title, version)
+
+
+@celery_app.task(name="vodpipe.quality", base=TitleTask, bind=True)  # type: ignore[untyped-decorator]
+def measure_quality(self: TitleTask, title: str, version: str) -> None:
+    analysis.measure_title_quality(self.context(title), title, version)
 
 
 @celery_app.task(name="vodpipe.encode_whole", base=TitleTask, bind=True)  # type: ignore[untyped-decorator]

@@ -6,6 +6,11 @@ Layout (DESIGN.md, "Storage layout"), all private, all under one version of one 
     work/{title}/{version}/renditions/{name}           a whole rung or audio track (joined or not)
     work/{title}/{version}/packaged/...                the packaged title, before it is published
 
+and, kept after publishing (private too: the origin serves ``media/`` alone)::
+
+    reports/{title}/{version}/plan.json, hull.svg      the per-title plan and its plot
+    reports/{title}/{version}/quality.json, quality.svg  every rung's quality against the master
+
 Keys are deterministic, so a retried task writes the same objects, and a task that finds all of
 its outputs already stored has nothing to do.
 """
@@ -38,6 +43,10 @@ def rendition_key(title: str, version: str, name: str) -> str:
 
 def packaged_prefix(title: str, version: str) -> str:
     return f"{work_prefix(title, version)}/packaged"
+
+
+def report_key(title: str, version: str, name: str) -> str:
+    return validate_key(f"reports/{validate_title(title)}/{version}/{name}")
 
 
 def chunk_indexes(store: ObjectStore, title: str, version: str) -> list[int]:

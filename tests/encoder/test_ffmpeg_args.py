@@ -142,3 +142,14 @@ def test_vfr_sources_are_resampled_to_a_tidy_rate() -> None:
     assert not planned.constant_frame_rate
     assert planned.frame_rate == Fraction(30000, 1001)
     assert [r.name for r in planned.rungs] == ["720p", "540p", "360p", "240p"]
+
+
+def test_a_capped_crf_rung_encodes_at_its_crf_under_its_maxrate() -> None:
+    rung = PlannedRung("540p", 960, 540, 1_000_000, 1_500_000, 2_000_000, crf=27.5)
+    args = build_encode_args("ffmpeg", job(rungs=(rung,)))
+    out = args.index("/out/video_540p.mp4")
+    options = args[args.index("-map", 0) : out]
+    assert "-b:v" not in options
+    assert options[options.index("-crf") + 1] == "27.5"
+    assert options[options.index("-maxrate") + 1] == "1500k"
+    assert options[options.index("-bufsize") + 1] == "2000k"

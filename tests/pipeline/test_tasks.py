@@ -33,6 +33,20 @@ def test_a_single_title_is_one_encode_then_package_and_publish() -> None:
     assert [t.task for t in signature.tasks] == ["vodpipe.encode_whole", "vodpipe.package", "vodpipe.publish"]
 
 
+def test_a_per_title_job_analyses_first_and_measures_quality_before_packaging() -> None:
+    single = canvas(TitlePlan("film", "v1", "single", (), analyse=True, quality=True))
+    assert [t.task for t in single.tasks] == [
+        "vodpipe.analyse", "vodpipe.encode_whole", "vodpipe.quality", "vodpipe.package", "vodpipe.publish",
+    ]  # fmt: skip
+    chunked = canvas(TitlePlan("film", "v1", "chunked", (Chunk(0, 0, 60), Chunk(1, 60, None)), True, True))
+    analyse, fan_out = chunked.tasks
+    assert analyse.task == "vodpipe.analyse"
+    assert isinstance(fan_out, chord)
+    assert [t.task for t in fan_out.body.tasks] == [
+        "vodpipe.assemble", "vodpipe.quality", "vodpipe.package", "vodpipe.publish",
+    ]  # fmt: skip
+
+
 def test_tasks_survive_a_lost_worker_and_retry_only_transient_errors() -> None:
     assert encode_chunk.acks_late
     assert encode_chunk.reject_on_worker_lost
