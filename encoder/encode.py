@@ -75,6 +75,8 @@ def plan_job(source: SourceMedia, ladder: Ladder, out_dir: Path) -> EncodeJob:
         gop_seconds=ladder.gop_seconds,
         preset=ladder.preset,
         profile=ladder.profile,
+        av1_preset=ladder.av1_preset,
+        hevc_preset=ladder.hevc_preset,
         deinterlace=source.interlaced,
         constant_frame_rate=not source.variable_frame_rate,
         tonemap=source.hdr,

@@ -60,7 +60,9 @@ class EncodeJob:
     deinterlace: bool = False
     constant_frame_rate: bool = True  # False: the source is VFR and is resampled to frame_rate
     tonemap: bool = False
-    threads: int = 0  # x264 threads per rung; 0 lets FFmpeg choose (all cores)
+    threads: int = 0  # encoder threads per rung; 0 lets FFmpeg choose (all cores)
+    av1_preset: int = 8  # SVT-AV1
+    hevc_preset: str = "veryfast"  # x265
 
 
 @dataclass(frozen=True)
@@ -97,20 +99,12 @@ def _kbps(bits: int) -> str:
 
 def _video_options(job: EncodeJob, rung: PlannedRung) -> dict[str, Any]:
     gop = gop_frames(job)
-    # Keyframes are forced on every GOP-th frame, so that every rung has them at the same
-    # timestamps and a chunk that starts on a GOP boundary places them exactly where the
-    # one-process encode does; x264's own keyframe decisions are pushed out of the way
-    # (keyint twice the GOP, no scene cuts) and GOPs are closed.
+    # Keyframes are forced on every GOP-th frame, so that every rung of every codec has them at
+    # the same timestamps and a chunk that starts on a GOP boundary places them exactly where the
+    # one-process encode does; the encoders' own keyframe decisions are pushed out of the way
+    # (no scene cuts, a fixed interval) and GOPs are closed.
     options: dict[str, Any] = {
-        "c:v": "libx264",
-        "preset": job.preset,
-        "profile:v": job.profile,
-        **({"b:v": _kbps(rung.bitrate)} if rung.crf is None else {"crf": f"{rung.crf:g}"}),
-        "maxrate": _kbps(rung.maxrate),
-        "bufsize": _kbps(rung.bufsize),
         "force_key_frames": f"expr:eq(mod(n,{gop}),0)",
-        "forced-idr": 1,
-        "x264-params": f"keyint={2 * gop}:min-keyint={gop}:scenecut=0:open-gop=0",
         # No CEA-608/708 captions carried over from the master's SEI: the HLS variants say
         # CLOSED-CAPTIONS=NONE, which must stay true.
         "a53cc": 0,
@@ -119,9 +113,82 @@ def _video_options(job: EncodeJob, rung: PlannedRung) -> dict[str, Any]:
         "movflags": VIDEO_MOVFLAGS,
         "f": "mp4",
     }
+    if rung.codec == "av1":
+        options.update(_svtav1_options(job, rung, gop))
+    elif rung.codec == "hevc":
+        options.update(_x265_options(job, rung, gop))
+    else:
+        options.update(_x264_options(job, rung, gop))
+    return options
+
+
+def _x264_options(job: EncodeJob, rung: PlannedRung, gop: int) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "c:v": "libx264",
+        "preset": job.preset,
+        "profile:v": job.profile,
+        **({"b:v": _kbps(rung.bitrate)} if rung.crf is None else {"crf": f"{rung.crf:g}"}),
+        "maxrate": _kbps(rung.maxrate),
+        "bufsize": _kbps(rung.bufsize),
+        "forced-idr": 1,
+        "x264-params": f"keyint={2 * gop}:min-keyint={gop}:scenecut=0:open-gop=0",
+    }
     if job.threads:
         options["threads"] = job.threads
     return options
+
+
+def _x265_options(job: EncodeJob, rung: PlannedRung, gop: int) -> dict[str, Any]:
+    """libx265, Main profile: a fixed closed GOP and capped VBR through its VBV (kb/s, kb)."""
+    params = [
+        f"keyint={gop}",
+        f"min-keyint={gop}",
+        "scenecut=0",
+        "open-gop=0",
+        f"vbv-maxrate={math.ceil(rung.maxrate / 1000)}",
+        f"vbv-bufsize={math.ceil(rung.bufsize / 1000)}",
+        "log-level=error",  # x265 writes its banner and stats on stderr otherwise
+    ]
+    if job.threads:
+        params.append(f"pools={job.threads}")
+    return {
+        "c:v": "libx265",
+        "preset": job.hevc_preset,
+        "profile:v": "main",
+        "b:v": _kbps(rung.bitrate),
+        "forced-idr": 1,
+        "x265-params": ":".join(params),
+        # hvc1: parameter sets only in the hvcC, never in samples, as HLS requires for fMP4
+        # (Apple HLS authoring spec 1.10) and Chrome/Safari MSE expect.
+        "tag:v": "hvc1",
+    }
+
+
+def _svtav1_options(job: EncodeJob, rung: PlannedRung, gop: int) -> dict[str, Any]:
+    """libsvtav1: a fixed closed GOP (key frames, no scene-change detection), VBR at the rung's bitrate.
+
+    SVT-AV1 caps the rate only in CRF mode ("Max Bitrate only supported with CRF mode"), and
+    capped CRF overshot its cap by a third on a short noisy clip; so VBR (``rc=1``) aims at the
+    rung's bitrate and ``overshoot-pct`` bounds how far a frame's budget may run above it (the
+    factor the H.264 rungs' maxrate allows, at most 100 %). The packager signals the peak it
+    measures, so a stray peak is never hidden from players.
+    """
+    overshoot = min(100, max(0, round((rung.maxrate / rung.bitrate - 1) * 100)))
+    params = [
+        "rc=1",
+        f"keyint={gop}",
+        "irefresh-type=2",  # closed GOP: every GOP starts with a key frame
+        "scd=0",
+        f"overshoot-pct={overshoot}",
+    ]
+    if job.threads:
+        params.append(f"lp={job.threads}")
+    return {
+        "c:v": "libsvtav1",
+        "preset": job.av1_preset,
+        "b:v": _kbps(rung.bitrate),
+        "svtav1-params": ":".join(params),
+    }
 
 
 def _audio_options(job: EncodeJob) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,9 @@ _PRESETS = {
     "veryslow",
     "placebo",
 }
+# Video codecs a rung may use; the first is the default and the one other codecs derive from.
+CODECS = ("h264", "av1", "hevc")
+SVTAV1_PRESETS = range(-2, 14)  # SVT-AV1's -preset: lower is slower and better
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class Rung:
     # measured at, with maxrate/bufsize from ``bitrate`` only as a ceiling (one-pass ABR on easy
     # content misses its target: FINDINGS.md, "The fixed ladder").
     crf: float | None = None
+    codec: str = "h264"  # one of CODECS
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,8 @@ class Ladder:
     profile: str = "high"
     maxrate_factor: float = 1.5
     bufsize_factor: float = 2.0
+    av1_preset: int = 8  # SVT-AV1 preset for the av1 rungs
+    hevc_preset: str = "veryfast"  # x265 preset for the hevc rungs
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,7 @@ class PlannedRung:
     bufsize: int
     sar: Fraction = Fraction(1)  # sample (pixel) aspect ratio, signalled in the H.264 VUI
     crf: float | None = None  # capped CRF (see Rung.crf); None: the bitrate is the target
+    codec: str = "h264"
 
     @property
     def display_aspect(self) -> Fraction:
@@ -99,7 +106,12 @@ def parse_ladder(data: dict[str, Any], source: str) -> Ladder:
         name = raw.get("name")
         if not isinstance(name, str) or not _NAME.fullmatch(name):
             raise ConfigError(f"{where}: 'name' must be a short lowercase slug, got {name!r}")
-        rungs.append(Rung(name, _positive(raw, "height", where), _positive(raw, "bitrate", where)))
+        codec = raw.get("codec", CODECS[0])
+        if codec not in CODECS:
+            raise ConfigError(f"{where}: 'codec' must be one of {', '.join(CODECS)}, got {codec!r}")
+        rungs.append(
+            Rung(name, _positive(raw, "height", where), _positive(raw, "bitrate", where), codec=codec)
+        )
     if len({r.name for r in rungs}) != len(rungs):
         raise ConfigError(f"{source}: rung names must be unique")
     audio_raw = data.get("audio", {})
@@ -111,15 +123,55 @@ def parse_ladder(data: dict[str, Any], source: str) -> Ladder:
     preset = data.get("preset", "veryfast")
     if preset not in _PRESETS:
         raise ConfigError(f"{source}: unknown x264 preset {preset!r}")
+    hevc_preset = data.get("hevc_preset", "veryfast")
+    if hevc_preset not in _PRESETS:  # x265 takes x264's preset names
+        raise ConfigError(f"{source}: unknown x265 preset {hevc_preset!r}")
+    av1_preset = data.get("av1_preset", 8)
+    if isinstance(av1_preset, bool) or av1_preset not in SVTAV1_PRESETS:
+        raise ConfigError(f"{source}: 'av1_preset' must be an SVT-AV1 preset, -2 to 13, got {av1_preset!r}")
     return Ladder(
-        rungs=tuple(sorted(rungs, key=lambda r: r.height, reverse=True)),
+        rungs=_ordered(rungs),
         audio=audio,
         gop_seconds=_gop(data, source),
         preset=preset,
         profile=str(data.get("profile", "high")),
         maxrate_factor=float(data.get("maxrate_factor", 1.5)),
         bufsize_factor=float(data.get("bufsize_factor", 2.0)),
+        av1_preset=av1_preset,
+        hevc_preset=hevc_preset,
     )
+
+
+def _ordered(rungs: list[Rung]) -> tuple[Rung, ...]:
+    """By codec (CODECS order: H.264 first, the one every player takes), then from the top down."""
+    return tuple(sorted(rungs, key=lambda r: (CODECS.index(r.codec), -r.height)))
+
+
+def with_codecs(ladder: Ladder, codecs: tuple[str, ...], factors: dict[str, float]) -> Ladder:
+    """The ladder with a rung set per codec in ``codecs``, derived from its H.264 rungs.
+
+    Each H.264 rung gets a twin per other codec at the same height and ``factors[codec]`` times
+    its bitrate, named ``{name}-{codec}`` (``720p-av1``). The H.264 rungs stay only when ``h264``
+    is listed; rungs the ladder file gives another codec itself are kept as they are.
+    """
+    unknown = [c for c in codecs if c not in CODECS]
+    if unknown or not codecs:
+        raise ConfigError(f"video codecs must be some of {', '.join(CODECS)}, got {','.join(codecs)!r}")
+    base = [r for r in ladder.rungs if r.codec == CODECS[0]]
+    rungs = [r for r in ladder.rungs if r.codec != CODECS[0] or CODECS[0] in codecs]
+    for codec in codecs:
+        if codec == CODECS[0]:
+            continue
+        rungs += [
+            Rung(f"{r.name}-{codec}", r.height, round(r.bitrate * factors[codec]), codec=codec) for r in base
+        ]
+    names = [r.name for r in rungs]
+    if len(set(names)) != len(names):
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        raise ConfigError(f"rung names must be unique across codecs: {', '.join(repeated)} repeat")
+    if not rungs:
+        raise ConfigError(f"the ladder has no rung for the codecs {','.join(codecs)}")
+    return replace(ladder, rungs=_ordered(rungs))
 
 
 def _gop(data: dict[str, Any], source: str) -> float:
@@ -185,15 +237,19 @@ def plan_ladder(ladder: Ladder, source: SourceGeometry) -> tuple[PlannedRung, ..
     """Rungs that fit the source, each with exactly the source's display aspect ratio.
 
     A rung is dropped when its height exceeds the source's short side (never upscale). A source
-    smaller than every rung gets one rung at its own size with the lowest rung's bitrate. Sizes
-    are even, square-pixel where an exact one is near (see :func:`rung_size`).
+    smaller than every rung of a codec gets one rung of that codec at its own size, with the
+    bitrate of that codec's lowest rung. Sizes are even, square-pixel where an exact one is near
+    (see :func:`rung_size`).
     """
     width, height = display_size(source)
     short, long_ = (height, width) if height <= width else (width, height)
     fitting = [r for r in ladder.rungs if r.height <= short]
-    if not fitting:
-        lowest = min(ladder.rungs, key=lambda r: r.height)
-        fitting = [Rung(f"{_even(short)}p", _even(short), lowest.bitrate)]
+    for codec in dict.fromkeys(r.codec for r in ladder.rungs):
+        if any(r.codec == codec for r in fitting):
+            continue
+        lowest = min((r for r in ladder.rungs if r.codec == codec), key=lambda r: r.height)
+        suffix = "" if codec == CODECS[0] else f"-{codec}"
+        fitting.append(Rung(f"{_even(short)}p{suffix}", _even(short), lowest.bitrate, codec=codec))
     aspect = long_ / short
     planned = []
     for rung in fitting:
@@ -210,7 +266,8 @@ def plan_ladder(ladder: Ladder, source: SourceGeometry) -> tuple[PlannedRung, ..
                 int(rung.bitrate * ladder.maxrate_factor),
                 int(rung.bitrate * ladder.bufsize_factor),
                 sar,
-                rung.crf,
+                crf=rung.crf,
+                codec=rung.codec,
             )
         )
     return tuple(planned)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from fractions import Fraction
 
 AUDIO_GROUP = "audio"
+AVC = ("avc1.", "avc3.")
 DEFAULT_START_BITRATE = 2_000_000  # the variant a client starts on is the one nearest this
 HLS_VERSION = 7  # EXT-X-MAP in playlists without I-frames-only needs 6; 7 is Apple's floor
 
@@ -81,10 +82,13 @@ def variant_order(presentation: Presentation, start_bitrate: int) -> list[Rendit
     Safari, and hls.js without a bandwidth estimate, start on the first variant listed; the
     authoring spec advises a moderate one there. So the rung whose BANDWIDTH (with the audio) is
     nearest ``start_bitrate`` comes first (the lower one on a tie), the rest from the top down.
+    The first rung is an H.264 one where there is any: a client that starts on a codec it cannot
+    decode may fail before it looks further (and hls.js keeps to the first variant's codecs).
     """
     audio_peak = max((a.peak_bitrate for a in presentation.audio), default=0)
     by_rate = sorted(presentation.video, key=lambda r: r.peak_bitrate, reverse=True)
-    start = min(reversed(by_rate), key=lambda r: abs(r.peak_bitrate + audio_peak - start_bitrate))
+    avc = [r for r in by_rate if r.codec.startswith(AVC)] or by_rate
+    start = min(reversed(avc), key=lambda r: abs(r.peak_bitrate + audio_peak - start_bitrate))
     return [start, *(r for r in by_rate if r is not start)]
 
 

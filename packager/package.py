@@ -81,7 +81,7 @@ def _package_track(
         # ours: priming skipped by an edit in the init segment, a start delay moved into tfdt.
         offset = header.presentation_offset
         priming, delay = max(0, offset), max(0, -offset)
-        (folder / INIT_NAME).write_bytes(init_segment(moov, priming))
+        (folder / INIT_NAME).write_bytes(init_segment(moov, priming, header.entry.fourcc))
         samples = iter_samples(f, header)
         cut = cut_track(
             _counting(_delayed(samples, delay) if delay else samples, durations),

@@ -11,7 +11,7 @@ init segment's edit list skips (§7.5.13), so manifests describe what players pr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Protocol
 
@@ -98,14 +98,21 @@ def plan_cuts(keyframes: Iterable[int], timescale: int, target: Fraction) -> Cut
     return CutPlan(fragment_starts, tuple(segment_starts))
 
 
-def init_segment(moov: bytes, priming: int = 0) -> bytes:
-    """A CMAF header: CMAF brands in a fresh ftyp, then the encoder's moov.
+# AV1-ISOBMFF §2.1: files with AV1 tracks list 'av01'; §3: a CMAF AV1 track adds 'cav1'.
+CODEC_BRANDS = {"av01": ("av01", "cav1")}
+
+
+def init_segment(moov: bytes, priming: int = 0, fourcc: str = "") -> bytes:
+    """A CMAF header: CMAF brands (and the codec's, for sample entry ``fourcc``) in a fresh
+    ftyp, then the encoder's moov.
 
     The trak's edit list is rewritten: with ``priming`` ticks, one edit whose media_time skips
     them (ISO/IEC 14496-12 §8.6.6, CMAF §7.5.13 b), as Shaka Packager writes it for AAC;
     without, none.
     """
-    return INIT_TYPE.to_bytes() + with_edit_list(moov, skip_edit(priming) if priming else None)
+    brands = INIT_TYPE.compatible_brands + CODEC_BRANDS.get(fourcc, ())
+    ftyp = replace(INIT_TYPE, compatible_brands=brands)
+    return ftyp.to_bytes() + with_edit_list(moov, skip_edit(priming) if priming else None)
 
 
 def _fragment(

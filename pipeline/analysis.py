@@ -25,13 +25,13 @@ from ingest.probe import MasterInfo
 from packager.segmenter import plan_cuts
 from pipeline.job import (
     PLAN,
-    _ladder,
     _master,
     _rung_record,
     _scratch,
     _version_encode_job,
     per_title_options,
     report,
+    settings_ladder,
     source_media,
     update_title,
 )
@@ -67,7 +67,7 @@ def analyse(ctx: JobContext, title: str, version: str) -> PerTitlePlan:
         with _scratch(ctx, title) as scratch:
             plan = plan_per_title(
                 _master(ctx, record),
-                _ladder(ctx.settings),
+                settings_ladder(ctx.settings),
                 per_title_options(ctx.settings),
                 ffmpeg=ctx.settings.ffmpeg_exe(),
                 workdir=scratch / "trials",

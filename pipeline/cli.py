@@ -26,9 +26,9 @@ from origin.play import PlayerAssets
 from pipeline.api_commands import add_api_commands
 from pipeline.drm_commands import add_drm_commands
 from pipeline.local_secrets import with_local_secrets
-from pipeline.protection import key_store
+from pipeline.protection import key_store, refuse_unprotectable
 from pipeline.serving import log_audit_to_stderr, run_until_signalled
-from pipeline.settings import Settings, current_settings, in_use
+from pipeline.settings import Settings, current_settings, in_use, parse_codecs
 from pipeline.store import make_store
 from pipeline.workers import serve_workers
 from vodpipe.errors import ConfigError, RequestError, VodpipeError
@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 
     from ingest.catalog import EncryptionMode
     from storage.base import ObjectStore
+
+
+CODECS_HELP = "video codecs, e.g. h264,av1 (default: VODPIPE_VIDEO_CODECS); av1/hevc rungs derive from h264's"
 
 
 def _urls(settings: Settings, title: str, version: str, base: str | None = None) -> dict[str, str]:
@@ -59,10 +62,12 @@ def ingest_and_process(
     In-process, the job runs with these ``settings`` (the demo's local secrets included); a
     worker behind a broker runs with its own.
     """
+    from pipeline.job import settings_ladder
     from pipeline.tasks import process_title  # imports Celery only for commands that use it
 
     store = make_store(settings)
     name = validate_title(title) if title else title_from_filename(path.name)
+    refuse_unprotectable(settings_ladder(settings), encryption)  # before anything is stored
     if encryption != "none":
         key_store(settings, store)  # no key-encryption key: refused before anything is stored
     outcome = ingest_master(store, path, name, MasterLimits(), encryption, ladder_mode)
@@ -78,7 +83,24 @@ def ingest_and_process(
     return name, version
 
 
+def with_codecs_option(settings: Settings, codecs: tuple[str, ...] | None) -> Settings:
+    """``settings`` with ``--codecs`` applied; only for jobs run here, as workers read their own."""
+    if codecs is None:
+        return settings
+    if settings.broker_url:
+        raise ConfigError("--codecs applies to jobs run in-process; set VODPIPE_VIDEO_CODECS on the workers")
+    return dataclasses.replace(settings, video_codecs=codecs)
+
+
+def _codecs_arg(value: str) -> tuple[str, ...]:
+    try:
+        return parse_codecs(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    settings = with_codecs_option(settings, args.codecs)
     name, version = ingest_and_process(settings, Path(args.path), args.title, args.encryption, args.ladder)
     if version:
         for kind, url in _urls(settings, name, version).items():
@@ -172,6 +194,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
+    settings = with_codecs_option(settings, args.codecs)
     # The manifests of an encrypted title name the license server, so the URL they are written
     # with must be the one the origin will listen on.
     settings = dataclasses.replace(settings, host=host, port=port)
@@ -229,6 +252,15 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
         from bench.encode import bench_encode
 
         report = bench_encode(settings, master, args.runs)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def cmd_bench_codecs(settings: Settings, args: argparse.Namespace) -> int:
+    from bench.codecs import bench_codecs
+
+    master = Path(args.master) if args.master else None
+    report = bench_codecs(settings, master, args.codecs, args.runs, args.seconds, args.vmaf_every)
     print(json.dumps(report, indent=2))
     return 0
 
@@ -311,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="none (default), cenc or cbcs (the default when the flag is given alone)",
     )
     _ladder_option(p)
+    p.add_argument("--codecs", type=_codecs_arg, help=CODECS_HELP)
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("serve", help="run the origin")
@@ -336,6 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--token-ttl", type=int, default=3600, help="lifetime of the printed player token, seconds"
     )
+    p.add_argument("--codecs", type=_codecs_arg, help=CODECS_HELP)
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     _ladder_option(p)
@@ -384,6 +418,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="chunk length (default: VODPIPE_CHUNK_SECONDS, short enough for two chunks a worker)",
     )
     b.set_defaults(func=cmd_bench)
+    b = bench.add_parser("codecs", help="the ladder in H.264, AV1 and HEVC: encode time, bitrate, VMAF")
+    b.add_argument("--master", help="master to encode (default: a generated demo master)")
+    b.add_argument("--seconds", type=float, default=10, help="length of the generated master (default 10)")
+    b.add_argument(
+        "--codecs", type=_codecs_arg, default=("h264", "av1", "hevc"), help="the first is the reference"
+    )
+    b.add_argument("--runs", type=int, default=1)
+    b.add_argument("--vmaf-every", type=int, default=5, help="score every Nth frame; 0: no VMAF")
+    b.set_defaults(func=cmd_bench_codecs)
     b = bench.add_parser("package", help="our packager against Shaka Packager: clear, cenc and cbcs")
     b.add_argument("--master", help="master to encode and package (default: a generated demo master)")
     b.add_argument("--seconds", type=float, default=30, help="length of the generated master (default 30)")

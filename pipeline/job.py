@@ -34,14 +34,20 @@ from encoder.encode import (
     video_renditions,
 )
 from encoder.join import join_chunks
-from encoder.ladder import Ladder, PlannedRung, SourceGeometry, load_ladder
+from encoder.ladder import Ladder, PlannedRung, SourceGeometry, load_ladder, with_codecs
 from encoder.per_title import PerTitleOptions, PerTitlePlan
 from ingest.catalog import Catalog, TitleRecord
 from ingest.probe import MasterInfo
 from packager import aes128
 from packager.package import EncodedTrack, package
 from packager.publish import publish
-from pipeline.protection import title_aes128, title_encryption, track_classes, version_shape
+from pipeline.protection import (
+    refuse_unprotectable,
+    title_aes128,
+    title_encryption,
+    track_classes,
+    version_shape,
+)
 from pipeline.workspace import (
     all_stored,
     chunk_key,
@@ -83,6 +89,20 @@ def source_media(path: Path, info: MasterInfo) -> SourceMedia:
     )
 
 
+def ladder_shape(ladder: Ladder) -> dict[str, object]:
+    """The ladder as JSON for the version id; what only other codecs use is left out of an
+    H.264-only ladder, so that its titles keep the version ids they had before codecs existed."""
+    shape = asdict(ladder)
+    codecs = {r.codec for r in ladder.rungs}
+    for rung in shape["rungs"]:
+        if rung["codec"] == "h264":
+            del rung["codec"]
+    for codec, field in (("av1", "av1_preset"), ("hevc", "hevc_preset")):
+        if codec not in codecs:
+            del shape[field]
+    return shape
+
+
 def version_id(
     master_sha256: str,
     ladder: Ladder,
@@ -95,7 +115,7 @@ def version_id(
     (``protection``: the encryption mode and what else of it shapes the bytes; none when clear;
     ``per_title``: the per-title options when the ladder is chosen per title, none when fixed)."""
     shape_of: dict[str, object] = {
-        "ladder": asdict(ladder),
+        "ladder": ladder_shape(ladder),
         "segment": str(segment_seconds),
         "start_bitrate": start_bitrate,
     }
@@ -174,8 +194,10 @@ def fail_title(store: ObjectStore, title: str, exc: BaseException) -> None:
         catalog.update(title, lambda record: record.with_status("failed", error=reason))
 
 
-def _ladder(settings: Settings) -> Ladder:
-    return load_ladder(settings.ladder)
+def settings_ladder(settings: Settings) -> Ladder:
+    """The ladder file (or the default) with a rung set per codec of ``VIDEO_CODECS``."""
+    factors = {"av1": settings.av1_bitrate_factor, "hevc": settings.hevc_bitrate_factor}
+    return with_codecs(load_ladder(settings.ladder), settings.video_codecs, factors)
 
 
 def ladder_mode(settings: Settings, record: TitleRecord) -> str:
@@ -211,7 +233,7 @@ def title_stages(analyse: bool, quality: bool) -> tuple[str, ...]:
 def title_ladder(ctx: JobContext, record: TitleRecord, version: str) -> Ladder:
     """The ladder a version encodes: the setting's, or the one its per-title plan chose."""
     if ladder_mode(ctx.settings, record) != "per-title":
-        return _ladder(ctx.settings)
+        return settings_ladder(ctx.settings)
     key = report_key(record.title, version, PLAN)
     if not ctx.store.exists(key):
         raise TransientError(f"the per-title plan of {record.title} {version} is not in the store yet")
@@ -222,7 +244,7 @@ def _encode_job(
     ctx: JobContext, record: TitleRecord, master: Path, out_dir: Path, ladder: Ladder | None = None
 ) -> EncodeJob:
     info = MasterInfo.from_dict(record.probe)
-    job = plan_job(source_media(master, info), ladder or _ladder(ctx.settings), out_dir)
+    job = plan_job(source_media(master, info), ladder or settings_ladder(ctx.settings), out_dir)
     return replace(job, threads=ctx.ffmpeg_threads)
 
 
@@ -242,9 +264,11 @@ def plan_title(ctx: JobContext, title: str, workers: int) -> TitlePlan | None:
     settings = ctx.settings
     mode = ladder_mode(settings, record)
     per_title = {"mode": mode, **asdict(per_title_options(settings))} if mode == "per-title" else None
+    chosen = settings_ladder(settings)
+    refuse_unprotectable(chosen, record.encryption)  # a worker's codecs may differ from ingest's
     version = version_id(
         record.master_sha256,
-        _ladder(settings),
+        chosen,
         settings.segment_seconds,
         settings.start_bitrate,
         version_shape(settings, record.encryption),

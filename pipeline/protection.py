@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from drm.keys import KeyPolicy
     from drm.keystore import KeyStore
+    from encoder.ladder import Ladder
     from ingest.catalog import EncryptionMode
     from pipeline.settings import Settings
     from storage.base import ObjectStore
@@ -107,3 +108,19 @@ def version_shape(settings: Settings, mode: EncryptionMode) -> dict[str, str]:
         return {}
     shape = {"encryption": mode, "key_policy": settings.key_policy, "license": settings.license_base_url()}
     return shape | {"hls_aes128": "1"} if settings.hls_aes128 else shape
+
+
+def refuse_unprotectable(ladder: Ladder, mode: EncryptionMode) -> None:
+    """Refuse an encrypted title with AV1 rungs, before anything is stored or encoded.
+
+    Common Encryption of AV1 keeps each OBU header, the frame and tile-group headers clear and
+    encrypts each tile on its own, block-aligned (AV1-ISOBMFF §7); finding the tiles needs the
+    frame header parsed against the sequence header, which the packager does not do (yet).
+    HEVC is encrypted like AVC, over its 2-byte NAL unit headers (``packager.subsamples``).
+    """
+    av1 = [r.name for r in ladder.rungs if r.codec == "av1"]
+    if mode != "none" and av1:
+        raise ConfigError(
+            f"AV1 rungs ({', '.join(av1)}) cannot be encrypted yet: publish the title clear, or "
+            "leave av1 out of VODPIPE_VIDEO_CODECS (and the ladder file) for encrypted titles"
+        )

@@ -16,6 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from encoder.ladder import CODECS
 from ingest.auth import ApiKeys
 from vodpipe.errors import ConfigError
 
@@ -95,6 +96,21 @@ def _vmaf(value: str) -> float:
     if not 0 < number <= 100:
         raise ValueError("must be a VMAF score above 0 and at most 100")
     return number
+
+
+def parse_codecs(value: str) -> tuple[str, ...]:
+    """``h264,av1`` as a tuple of known codecs, repeats dropped."""
+    codecs = tuple(dict.fromkeys(c.strip() for c in value.split(",") if c.strip()))
+    if not codecs or any(c not in CODECS for c in codecs):
+        raise ValueError(f"must be a comma-separated list of {', '.join(CODECS)}")
+    return codecs
+
+
+def _factor(value: str) -> float:
+    factor = float(value)
+    if not 0.1 <= factor <= 2:
+        raise ValueError("must be a number from 0.1 to 2")
+    return factor
 
 
 def _nonnegative(value: str) -> int:
@@ -196,6 +212,11 @@ class Settings:
     )
     quality_subsample: int = _setting(5, _positive, "Quality report: score every Nth frame.")
     quality_ssim: bool = _setting(False, _flag, "1: the quality report includes SSIM (about 4x slower).")
+    video_codecs: tuple[str, ...] = _setting(
+        ("h264",), parse_codecs, "Video codecs of the ladder: `h264`, `av1`, `hevc`, comma-separated."
+    )
+    av1_bitrate_factor: float = _setting(0.6, _factor, "An AV1 rung's bitrate over its H.264 twin's.")
+    hevc_bitrate_factor: float = _setting(0.75, _factor, "An HEVC rung's bitrate over its H.264 twin's.")
     segment_seconds: Fraction = _setting(Fraction(4), _fraction, "Target segment duration, seconds.")
     start_bitrate: int = _setting(
         2_000_000, _bitrate, "HLS: list first (players start there) the variant nearest this b/s."
@@ -258,7 +279,9 @@ class Settings:
     )
     api_port: int = _setting(8090, _port, "Port the upload and catalog API (`vodpipe api`) listens on.")
     api_keys: ApiKeys | None = _setting(
-        None, ApiKeys.parse, "API keys of content teams: `team:key,...`, keys of 16+ characters. Secret.",
+        None,
+        ApiKeys.parse,
+        "API keys of content teams: `team:key,...`, keys of 16+ characters. Secret.",
         secret=True,
     )
     upload_max_size: int = _setting(1 << 40, _positive, "Largest master an upload may declare, bytes.")
@@ -320,7 +343,8 @@ def settings_table() -> str:
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for f in fields(Settings):
         setting: Setting = f.metadata["setting"]
-        default = "*unset*" if f.default is None else f"`{f.default}`"
+        shown = ",".join(f.default) if isinstance(f.default, tuple) else f.default
+        default = "*unset*" if f.default is None else f"`{shown}`"
         rows.append(f"| `{PREFIX}{f.name.upper()}` | {default} | {setting.doc} |")
     return "\n".join(rows)
 

@@ -153,3 +153,80 @@ def test_a_capped_crf_rung_encodes_at_its_crf_under_its_maxrate() -> None:
     assert options[options.index("-crf") + 1] == "27.5"
     assert options[options.index("-maxrate") + 1] == "1500k"
     assert options[options.index("-bufsize") + 1] == "2000k"
+def _output_options(args: list[str], path: str) -> list[str]:
+    """The options of the output written to ``path``: from its -map to the path."""
+    end = args.index(path)
+    start = max(i for i in range(end) if args[i] == "-map")
+    return args[start + 2 : end]
+
+
+def test_an_av1_rung_is_svtav1_vbr_with_a_fixed_closed_gop() -> None:
+    rung = PlannedRung("360p-av1", 640, 360, 480_000, 720_000, 960_000, codec="av1")
+    args = build_encode_args("ffmpeg", job(rungs=(rung,), audio=(), av1_preset=10, threads=2))
+    assert _output_options(args, "/out/video_360p-av1.mp4") == [
+        "-f",
+        "mp4",
+        "-a53cc",
+        "0",
+        "-b:v",
+        "480k",
+        "-c:v",
+        "libsvtav1",
+        "-force_key_frames",
+        "expr:eq(mod(n,60),0)",
+        "-fps_mode",
+        "passthrough",
+        "-movflags",
+        "+frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets",
+        "-preset",
+        "10",
+        "-svtav1-params",
+        "rc=1:keyint=60:irefresh-type=2:scd=0:overshoot-pct=50:lp=2",
+        "-video_track_timescale",
+        "90000",
+    ]
+
+
+def test_an_hevc_rung_is_x265_hvc1_with_vbv_caps() -> None:
+    rung = PlannedRung("360p-hevc", 640, 360, 600_000, 900_000, 1_200_000, codec="hevc")
+    args = build_encode_args("ffmpeg", job(rungs=(rung,), audio=()))
+    assert _output_options(args, "/out/video_360p-hevc.mp4") == [
+        "-f",
+        "mp4",
+        "-a53cc",
+        "0",
+        "-b:v",
+        "600k",
+        "-c:v",
+        "libx265",
+        "-force_key_frames",
+        "expr:eq(mod(n,60),0)",
+        "-forced-idr",
+        "1",
+        "-fps_mode",
+        "passthrough",
+        "-movflags",
+        "+frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets",
+        "-preset",
+        "veryfast",
+        "-profile:v",
+        "main",
+        "-tag:v",
+        "hvc1",
+        "-video_track_timescale",
+        "90000",
+        "-x265-params",
+        "keyint=60:min-keyint=60:scenecut=0:open-gop=0:vbv-maxrate=900:vbv-bufsize=1200:log-level=error",
+    ]
+
+
+def test_every_codec_forces_keyframes_on_the_same_frames() -> None:
+    rungs = tuple(
+        PlannedRung(f"360p-{c}", 640, 360, 800_000, 1_200_000, 1_600_000, codec=c)
+        for c in ("h264", "av1", "hevc")
+    )
+    args = build_encode_args("ffmpeg", job(rungs=rungs, audio=(), frame_rate=Fraction(25)))
+    forced = [args[i + 1] for i, a in enumerate(args) if a == "-force_key_frames"]
+    assert forced == ["expr:eq(mod(n,50),0)"] * 3
+    assert "keyint=50" in args[args.index("-svtav1-params") + 1].split(":")
+    assert "keyint=50" in args[args.index("-x265-params") + 1].split(":")

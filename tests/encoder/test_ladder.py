@@ -5,7 +5,16 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from encoder.ladder import Ladder, Rung, SourceGeometry, display_size, load_ladder, plan_ladder, rung_size
+from encoder.ladder import (
+    Ladder,
+    Rung,
+    SourceGeometry,
+    display_size,
+    load_ladder,
+    plan_ladder,
+    rung_size,
+    with_codecs,
+)
 from vodpipe.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -193,6 +202,19 @@ def test_ladder_file_replaces_the_default(tmp_path: Path) -> None:
             'gop_seconds = 0\n[[rungs]]\nname = "a"\nheight = 1\nbitrate = 1\n', "gop_seconds", id="gop"
         ),
         pytest.param("rungs = [", "not valid TOML", id="syntax"),
+        pytest.param(
+            '[[rungs]]\nname = "a"\nheight = 1\nbitrate = 1\ncodec = "vp9"\n',
+            "'codec' must be one of",
+            id="codec",
+        ),
+        pytest.param(
+            'av1_preset = 14\n[[rungs]]\nname = "a"\nheight = 1\nbitrate = 1\n',
+            "SVT-AV1 preset",
+            id="av1-preset",
+        ),
+        pytest.param(
+            'hevc_preset = "warp"\n[[rungs]]\nname = "a"\nheight = 1\nbitrate = 1\n', "x265 preset", id="x265"
+        ),
     ],
 )
 def test_bad_ladder_files_say_what_is_wrong(tmp_path: Path, text: str, message: str) -> None:
@@ -205,3 +227,56 @@ def test_bad_ladder_files_say_what_is_wrong(tmp_path: Path, text: str, message: 
 def test_missing_ladder_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="ladder file not found"):
         load_ladder(tmp_path / "nope.toml")
+
+
+FACTORS = {"av1": 0.6, "hevc": 0.75}
+
+
+def test_each_codec_gets_a_twin_of_every_h264_rung() -> None:
+    ladder = with_codecs(DEFAULT, ("h264", "av1", "hevc"), FACTORS)
+    assert [(r.name, r.height, r.bitrate, r.codec) for r in ladder.rungs if r.height == 720] == [
+        ("720p", 720, 3_000_000, "h264"),
+        ("720p-av1", 720, 1_800_000, "av1"),
+        ("720p-hevc", 720, 2_250_000, "hevc"),
+    ]
+    assert [r.codec for r in ladder.rungs] == ["h264"] * 5 + ["av1"] * 5 + ["hevc"] * 5
+
+
+def test_a_codec_list_without_h264_drops_the_h264_rungs() -> None:
+    ladder = with_codecs(DEFAULT, ("av1",), FACTORS)
+    assert [r.name for r in ladder.rungs] == ["1080p-av1", "720p-av1", "540p-av1", "360p-av1", "240p-av1"]
+
+
+def test_h264_alone_leaves_the_ladder_as_it_is() -> None:
+    assert with_codecs(DEFAULT, ("h264",), FACTORS) == DEFAULT
+
+
+def test_a_derived_name_that_repeats_a_rung_of_the_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ladder.toml"
+    path.write_text(
+        '[[rungs]]\nname = "360p"\nheight = 360\nbitrate = 600000\n'
+        '[[rungs]]\nname = "360p-av1"\nheight = 360\nbitrate = 300000\ncodec = "av1"\n'
+    )
+    ladder = load_ladder(path)
+    assert ladder.rungs[1] == Rung("360p-av1", 360, 300_000, codec="av1")
+    assert with_codecs(ladder, ("h264",), FACTORS) == ladder  # a rung the file names stays
+    with pytest.raises(ConfigError, match="unique across codecs: 360p-av1"):
+        with_codecs(ladder, ("h264", "av1"), FACTORS)
+
+
+def test_a_small_source_gets_one_rung_per_codec() -> None:
+    planned = plan_ladder(with_codecs(DEFAULT, ("h264", "av1"), FACTORS), SourceGeometry(200, 150))
+    assert [(r.name, r.height, r.bitrate, r.codec) for r in planned] == [
+        ("150p", 150, 400_000, "h264"),
+        ("150p-av1", 150, 240_000, "av1"),
+    ]
+
+
+def test_planned_rungs_keep_their_codec() -> None:
+    planned = plan_ladder(with_codecs(DEFAULT, ("h264", "hevc"), FACTORS), SourceGeometry(640, 360))
+    assert [(r.name, r.codec, r.maxrate) for r in planned] == [
+        ("360p", "h264", 1_200_000),
+        ("240p", "h264", 600_000),
+        ("360p-hevc", "hevc", 900_000),
+        ("240p-hevc", "hevc", 450_000),
+    ]

@@ -142,6 +142,14 @@ def test_the_variant_nearest_the_start_bitrate_is_listed_first(start: int, expec
     assert [p.uri.split("/")[1] for p in master.playlists] == expected
 
 
+def test_the_first_variant_is_h264_even_where_an_av1_rung_is_nearer_the_start() -> None:
+    # 720p-av1 carries 1.9 Mb/s, nearer 2 Mb/s than any H.264 rung; 540p (1.8) is H.264's nearest
+    av1 = replace(rung("720p-av1", 950_000), codec="av01.0.05M.08")
+    title = Presentation((*LADDER, av1), ())
+    order = [r.id for r in hls.variant_order(title, 2_000_000)]
+    assert order == ["540p", "1080p", "720p", "720p-av1", "360p"]
+
+
 def test_peak_bitrate_is_the_highest_segment_rate() -> None:
     # segment 1 (1.5 MB in 4 s) is the peak; the short last one (0.6 MB in 2 s) is 2.4 Mb/s
     assert VIDEO_720.peak_bitrate == 3_000_000

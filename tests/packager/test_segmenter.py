@@ -4,11 +4,11 @@ from fractions import Fraction
 
 import pytest
 
-from packager.isobmff.box import iter_boxes
-from packager.isobmff.fragment import NON_SYNC_SAMPLE_FLAGS, SYNC_SAMPLE_FLAGS
+from packager.isobmff.box import box, iter_boxes
+from packager.isobmff.fragment import NON_SYNC_SAMPLE_FLAGS, SYNC_SAMPLE_FLAGS, FileType
 from packager.isobmff.movie import SampleEntry, TrackDefaults, TrackHeader
 from packager.samples import Sample, fragment_samples
-from packager.segmenter import CutPlan, cut_track, plan_cuts
+from packager.segmenter import CutPlan, cut_track, init_segment, plan_cuts
 from vodpipe.errors import PackagingError
 
 TS = 90_000
@@ -114,3 +114,19 @@ def test_priming_is_skipped_from_the_segment_times() -> None:
     assert sum(i.duration for i in infos) == 470 * 1024  # what is presented: all but the priming
     first = fragment_samples(cut[0][1][next(iter_boxes(cut[0][1])).size :], HEADER)
     assert first[0].decode_time == 0  # tfdt still counts the priming; the edit list skips it
+
+
+@pytest.mark.parametrize(
+    ("fourcc", "brands"),
+    [
+        pytest.param("avc1", ("iso6", "cmfc", "dash"), id="avc1"),
+        pytest.param("hvc1", ("iso6", "cmfc", "dash"), id="hvc1"),
+        # AV1-ISOBMFF §2.1 (av01) and §3 (cav1, a CMAF AV1 track)
+        pytest.param("av01", ("iso6", "cmfc", "dash", "av01", "cav1"), id="av01"),
+    ],
+)
+def test_the_cmaf_header_lists_the_codecs_brands(fourcc: str, brands: tuple[str, ...]) -> None:
+    moov = box("moov", box("mvhd", b"m"), box("trak", box("tkhd", b"t"), box("mdia", b"")))
+    ftyp, rewritten = iter_boxes(init_segment(moov, 0, fourcc))
+    assert FileType.parse(ftyp) == FileType("iso6", 0, brands, "ftyp")
+    assert bytes(rewritten.payload) == moov[8:]

@@ -139,3 +139,25 @@ def test_distributed_settings_are_parsed() -> None:
         Settings.from_env({"VODPIPE_CHUNK_SECONDS": "0"})
     with pytest.raises(ConfigError, match="VODPIPE_TASK_TIME_LIMIT='-1' is invalid: must be positive"):
         Settings.from_env({"VODPIPE_TASK_TIME_LIMIT": "-1"})
+
+
+def test_video_codecs_are_a_list_of_known_codecs() -> None:
+    settings = Settings.from_env(
+        {"VODPIPE_VIDEO_CODECS": "h264, av1,av1", "VODPIPE_AV1_BITRATE_FACTOR": "0.5"}
+    )
+    assert settings.video_codecs == ("h264", "av1")
+    assert settings.av1_bitrate_factor == 0.5
+    assert Settings.from_env({}).video_codecs == ("h264",)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        pytest.param("VIDEO_CODECS", "h264,vp9", "comma-separated list of h264, av1, hevc", id="unknown"),
+        pytest.param("VIDEO_CODECS", ",", "comma-separated list", id="empty"),
+        pytest.param("AV1_BITRATE_FACTOR", "3", "from 0.1 to 2", id="factor"),
+    ],
+)
+def test_bad_codec_settings_say_what_is_wrong(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=f"VODPIPE_{name}='.*' is invalid: must be .*{message}"):
+        Settings.from_env({f"VODPIPE_{name}": value})

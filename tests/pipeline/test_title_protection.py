@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
 import pytest
 
 from drm.keystore import ObjectKeyStore
-from encoder.ladder import load_ladder
+from encoder.ladder import Ladder, load_ladder, with_codecs
 from pipeline.job import version_id
-from pipeline.protection import title_aes128, title_encryption, title_keys, track_classes, version_shape
+from pipeline.protection import (
+    refuse_unprotectable,
+    title_aes128,
+    title_encryption,
+    title_keys,
+    track_classes,
+    version_shape,
+)
 from pipeline.settings import Secret, Settings
 from storage.local import LocalStore
 from tests.conftest import FAST_LADDER
@@ -117,3 +126,37 @@ def test_no_aes128_key_when_clear_or_off(tmp_path: Path) -> None:
     assert title_aes128(on, store, "film", "none") is None
     assert title_aes128(Settings(key_encryption_key=Secret(KEK)), store, "film", "cbcs") is None
     assert ObjectKeyStore(store, KEK).keys_for_title("film") == []
+
+
+def test_an_encrypted_title_with_av1_rungs_is_refused_and_a_clear_one_is_not() -> None:
+    ladder = with_codecs(load_ladder(FAST_LADDER), ("h264", "av1", "hevc"), {"av1": 0.6, "hevc": 0.75})
+    with pytest.raises(ConfigError, match=r"AV1 rungs \(720p-av1, 540p-av1, 360p-av1, 240p-av1\) cannot be"):
+        refuse_unprotectable(ladder, "cbcs")
+    refuse_unprotectable(ladder, "none")
+    hevc = with_codecs(load_ladder(FAST_LADDER), ("h264", "hevc"), {"hevc": 0.75})
+    refuse_unprotectable(hevc, "cenc")  # HEVC is encrypted over its 2-byte NAL unit headers
+
+
+def test_the_version_id_of_an_h264_ladder_ignores_the_other_codecs_settings() -> None:
+    ladder = load_ladder(FAST_LADDER)
+    before_codecs = json.dumps(
+        {"ladder": _old_shape(ladder), "segment": "4", "start_bitrate": 2_000_000}, sort_keys=True
+    )
+    old = "v" + hashlib.sha256(f"{'ab' * 32}:{before_codecs}".encode()).hexdigest()[:12]
+    assert version_id("ab" * 32, ladder, Fraction(4), 2_000_000) == old
+    assert version_id("ab" * 32, dataclasses.replace(ladder, av1_preset=4), Fraction(4), 2_000_000) == old
+    with_av1 = with_codecs(ladder, ("h264", "av1"), {"av1": 0.6})
+    assert version_id("ab" * 32, with_av1, Fraction(4), 2_000_000) != old
+    faster = dataclasses.replace(with_av1, av1_preset=10)
+    assert version_id("ab" * 32, faster, Fraction(4), 2_000_000) != version_id(
+        "ab" * 32, with_av1, Fraction(4), 2_000_000
+    )
+
+
+def _old_shape(ladder: Ladder) -> dict[str, object]:
+    """The ladder's JSON as version ids hashed it before rungs had a codec."""
+    shape = dataclasses.asdict(ladder)
+    del shape["av1_preset"], shape["hevc_preset"]
+    for rung in shape["rungs"]:
+        del rung["codec"]
+    return shape
