@@ -9,8 +9,9 @@ measured from the rendition's own samples. The curves and BD-rates are in :mod:`
 
 from __future__ import annotations
 
+import json
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,7 @@ from bench.curves import (
 from bench.masters import make_masters
 from encoder.encode import plan_job, run_job
 from encoder.ffmpeg_args import video_path
-from encoder.ladder import display_size
+from encoder.ladder import CODECS, display_size
 from encoder.quality import QualityJob, host_threads, measure_quality
 from encoder.runner import SubprocessRunner
 from packager.samples import iter_samples, read_header
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
     from encoder.encode import SourceMedia
     from encoder.ladder import Ladder
+    from encoder.per_title import PerTitleOptions
     from encoder.runner import FFmpegRunner
 
 PLOT_NAME = "ladder-bench.png"
@@ -66,6 +68,25 @@ class LadderRun:
         if self.analysis is not None:
             out["analysis"] = _timing(self.analysis)
         return out
+
+
+def switch_codec(ladder: Ladder, codec: str) -> Ladder:
+    """The same rungs at the same bitrates, encoded with ``codec``."""
+    if codec not in CODECS:
+        raise ConfigError(f"unknown codec {codec!r} (codecs: {', '.join(CODECS)})")
+    return replace(ladder, rungs=tuple(replace(r, codec=codec) for r in ladder.rungs))
+
+
+def per_title_planner(
+    options: PerTitleOptions, ffmpeg_exe: str
+) -> Callable[[SourceMedia, Ladder, Path], Ladder]:
+    """The pipeline's per-title analysis (trial encodes, VMAF hull, rungs on it) as a planner."""
+    from encoder.per_title import plan_per_title
+
+    def plan(source: SourceMedia, base: Ladder, workdir: Path) -> Ladder:
+        return plan_per_title(source.path, base, options, ffmpeg=ffmpeg_exe, workdir=workdir).ladder
+
+    return plan
 
 
 def _timing(t: Timing) -> dict[str, float]:
@@ -252,4 +273,5 @@ def bench_ladder(
         "plot": str(out_dir / PLOT_NAME),
     }
     plot_report(report, out_dir / PLOT_NAME)
+    (out_dir / REPORT_NAME).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return report

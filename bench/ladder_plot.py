@@ -29,6 +29,7 @@ def plot_report(report: dict[str, Any], path: Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import LogFormatter
 
     masters = report["masters"]
     columns = min(2, max(1, len(masters)))
@@ -58,11 +59,14 @@ def plot_report(report: dict[str, Any], path: Path) -> Path:
             for r in rungs:
                 ax.annotate(r["name"], (r["bitrate"] / 1000, r["vmaf"]), fontsize=6, color=color)
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(LogFormatter(labelOnlyBase=False))
+        ax.xaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+        ax.tick_params(axis="x", which="both", labelsize=7)
         ax.set_xlabel("measured rate (kb/s, log)")
         ax.set_ylabel("VMAF (mean)")
         ax.set_title(_title(master), fontsize=9)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="best")
     for index in range(len(masters), rows * columns):
         axes[index // columns][index % columns].axis("off")
     fig.tight_layout()
