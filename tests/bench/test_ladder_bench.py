@@ -26,6 +26,7 @@ from encoder.runner import SubprocessRunner
 from ingest.probe import probe
 from pipeline.job import source_media
 from tests.conftest import FAST_LADDER
+from tests.processes import run_cli
 from vodpipe.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -306,3 +307,25 @@ def test_the_benchmark_reports_every_ladder_and_draws_them(tmp_path: Path, ffmpe
     assert plot == tmp_path / "out" / "ladder-bench.png"
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(tmp_path.glob("vodpipe-bench-ladder-*"))  # the work folder is removed
+
+
+# --- the command line -----------------------------------------------------------------------------
+
+
+def test_bench_ladder_refuses_a_zero_sampling_step(cli_env: dict[str, str], tmp_path: Path) -> None:
+    result = run_cli("bench", "ladder", "--vmaf-every", "0", "--out", str(tmp_path / "out"), env=cli_env)
+    assert (result.returncode, result.stderr.strip()) == (
+        1,
+        "vodpipe: error: --vmaf-every must be at least 1, got 0",
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_bench_ladder_names_a_master_it_cannot_read(cli_env: dict[str, str], tmp_path: Path) -> None:
+    missing = tmp_path / "nope.mp4"
+    result = run_cli("bench", "ladder", "--master", str(missing), "--codecs", "h264", env=cli_env)
+    assert result.returncode == 1
+    assert result.stderr.startswith("vodpipe: error: ")
+    assert str(missing) in result.stderr or "nope.mp4" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stdout == ""
