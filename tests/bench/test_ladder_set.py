@@ -1,6 +1,6 @@
 """The generated masters through the real per-title job: each gets the ladder its content asks
 for (the slide fewer, cheaper rungs than the test pattern; the noisy one more bits at the top),
-and every per-title title passes ``vodpipe check``."""
+and every per-title title passes ``vodpipe check`` and plays in hls.js, dash.js and Shaka."""
 
 from __future__ import annotations
 
@@ -15,11 +15,15 @@ import pytest
 from bench.masters import KINDS, make_masters
 from encoder.per_title import PerTitlePlan
 from encoder.runner import SubprocessRunner
+from player_test.browser import Playback, verdict, wait_until_playing, watch
 from tests.conftest import vodpipe_env
+from tests.player_test.conftest import browser, open_page  # noqa: F401 (fixtures: Chromium and its pages)
 from tests.processes import Server, run_cli
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
+
+    from playwright.sync_api import Page
 
     from encoder.ladder import Ladder
 
@@ -80,3 +84,21 @@ def test_every_per_title_title_of_the_set_checks(published: SetRun, kind: str) -
     for manifest in ("master.m3u8", "manifest.mpd"):
         result = run_cli("check", f"{base}/{manifest}", env=published.env)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+PLAYERS = [("hls.js", "hls"), ("dash.js", "dash"), ("shaka", "dash")]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("player", "fmt"), PLAYERS, ids=[f"{p}-{f}" for p, f in PLAYERS])
+def test_every_per_title_title_of_the_set_plays(
+    published: SetRun,
+    open_page: Callable[[str], Page],  # noqa: F811 (the fixture imported above)
+    kind: str,
+    player: str,
+    fmt: str,
+) -> None:
+    page = open_page(f"{published.origin}/play/{kind}?player={player}&format={fmt}")
+    playback = watch(page, 2.5, Playback([wait_until_playing(page)]))
+    assert verdict(playback, min_advance=1.5) == []  # of a 3 s title
+    assert len(playback.last["ladder"]) == len(published.ladders[kind].rungs)
