@@ -278,6 +278,15 @@ OPENAPI: dict[str, Any] = {
                     "probe": {"type": "object"},
                     "ladder": {"type": "array", "items": {"type": "object"}},
                     "renditions": {"type": "array", "items": {"type": "object"}},
+                    "ladder_mode": {"enum": ["fixed", "per-title", None]},
+                    "per_title": {
+                        "type": ["object", "null"],
+                        "description": "The per-title plan's chosen points, analysis time, report keys.",
+                    },
+                    "quality": {
+                        "type": ["object", "null"],
+                        "description": "Per rung: VMAF/PSNR(/SSIM) mean, p5, minimum; per title and segment.",
+                    },
                     "playback": {
                         "type": ["object", "null"],
                         "properties": {"hls": {"type": "string"}, "dash": {"type": "string"}},

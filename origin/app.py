@@ -13,6 +13,7 @@ from origin.hot import HotCache
 from origin.media import CORS_HEADERS, SOURCE_KEY, STORE_KEY, preflight, serve_media
 from origin.play import ASSETS_KEY, PlayerAssets, play_asset, play_page
 from origin.problems import POLICY_KEY, problem_middleware
+from origin.signed import SIGNING_KEY, UrlSigning, signed_url_middleware
 from origin.source import ObjectSource
 
 if TYPE_CHECKING:
@@ -48,12 +49,17 @@ def make_app(
     license_service: LicenseService | None = None,
     hot_bytes: int = HOT_BYTES,
     disk: DiskCache | None = None,
+    signing: UrlSigning | None = None,
 ) -> web.Application:
     """The origin; with a ``license_service``, the license routes are mounted under /license/.
 
-    ``hot_bytes`` bounds the in-memory object cache; ``disk`` caches a remote store's objects.
+    ``hot_bytes`` bounds the in-memory object cache; ``disk`` caches a remote store's objects;
+    ``signing`` checks signed URLs for the titles that need them (none: no title is checked).
     """
     app = web.Application(middlewares=[problem_middleware])
+    if signing is not None:
+        app[SIGNING_KEY] = signing
+        app.middlewares.append(signed_url_middleware)  # inside problem_middleware: its 403s are problems
     app[STORE_KEY] = store
     app[SOURCE_KEY] = ObjectSource(store, policy, HotCache(hot_bytes), disk)
     app[POLICY_KEY] = policy

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -19,10 +20,13 @@ from drm.tokens import MAX_TTL, issue_token
 from ingest.catalog import parse_encryption, parse_ladder_mode, title_from_filename, validate_title
 from ingest.service import ingest_master
 from ingest.validate import MasterLimits
+from origin.access import AccessPolicies, write_signed_urls
 from origin.app import make_app
 from origin.cache_policy import CachePolicy
 from origin.disk_cache import DiskCache
 from origin.play import PlayerAssets
+from origin.signed import UrlSigning
+from origin.signing import sign_url
 from pipeline.api_commands import add_api_commands
 from pipeline.drm_commands import add_drm_commands
 from pipeline.local_secrets import with_local_secrets
@@ -55,12 +59,14 @@ def ingest_and_process(
     path: Path,
     title: str | None,
     encryption: EncryptionMode = "none",
+    signed_urls: bool | None = None,
     ladder_mode: str | None = None,
 ) -> tuple[str, str | None]:
     """Ingest, then run the job (in-process on the embedded default). Returns title and version.
 
     In-process, the job runs with these ``settings`` (the demo's local secrets included); a
-    worker behind a broker runs with its own.
+    worker behind a broker runs with its own. ``signed_urls`` (None: unchanged) is recorded for
+    the title before anything of it is published, so it is never served unsigned by mistake.
     """
     from pipeline.job import settings_ladder
     from pipeline.tasks import process_title  # imports Celery only for commands that use it
@@ -71,6 +77,8 @@ def ingest_and_process(
     if encryption != "none":
         key_store(settings, store)  # no key-encryption key: refused before anything is stored
     outcome = ingest_master(store, path, name, MasterLimits(), encryption, ladder_mode)
+    if signed_urls is not None:
+        write_signed_urls(store, name, signed_urls)
     if not outcome.is_new and outcome.record.status == "published":
         print(f"{name}: these bytes are already published; nothing to do", file=sys.stderr)
         return name, outcome.record.published_version
@@ -101,7 +109,9 @@ def _codecs_arg(value: str) -> tuple[str, ...]:
 
 def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     settings = with_codecs_option(settings, args.codecs)
-    name, version = ingest_and_process(settings, Path(args.path), args.title, args.encryption, args.ladder)
+    name, version = ingest_and_process(
+        settings, Path(args.path), args.title, args.encryption, args.signed_urls, args.ladder
+    )
     if version:
         for kind, url in _urls(settings, name, version).items():
             print(f"{kind}: {url}")
@@ -127,7 +137,11 @@ def origin_app(settings: Settings) -> web.Application:
     disk = None
     if settings.store == "s3":  # a remote store: keep hot objects on local disk too
         disk = DiskCache(settings.origin_disk_cache_dir(), settings.origin_disk_cache_bytes)
-    return make_app(store, policy, players, licenses, hot_bytes=settings.origin_cache_bytes, disk=disk)
+    key = settings.url_signing_key.reveal() if settings.url_signing_key else None
+    signing = UrlSigning(key, AccessPolicies(store, settings.signed_urls))
+    return make_app(
+        store, policy, players, licenses, hot_bytes=settings.origin_cache_bytes, disk=disk, signing=signing
+    )
 
 
 def _announcer(
@@ -135,7 +149,10 @@ def _announcer(
     host: str,
     title_version: tuple[str, str] | None = None,
     token: str | None = None,
+    sign: Callable[[str], str] | None = None,
 ) -> Callable[[int], None]:
+    signed = sign or (lambda url: url)
+
     def announce(bound: int) -> None:
         base = settings.public_url or f"http://{host}:{bound}"
         source = f"s3://{settings.s3_bucket}" if settings.store == "s3" else str(settings.data_dir)
@@ -145,9 +162,9 @@ def _announcer(
         if title_version:
             # The token rides in the page's query: the origin never hands tokens out itself.
             query = f"?{urlencode({'token': token})}" if token else ""
-            print(f"player: {base}/play/{title_version[0]}{query}", flush=True)
+            print(f"player: {signed(f'{base}/play/{title_version[0]}{query}')}", flush=True)
             for kind, url in _urls(settings, *title_version, base=base).items():
-                print(f"{kind}: {url}", flush=True)
+                print(f"{kind}: {signed(url)}", flush=True)
 
     return announce
 
@@ -160,8 +177,9 @@ async def _serve(
     on_ready: Callable[[int], None] | None = None,
     reuse_port: bool = False,
     token: str | None = None,
+    sign: Callable[[str], str] | None = None,
 ) -> None:
-    announce = on_ready or _announcer(settings, host, title_version, token)
+    announce = on_ready or _announcer(settings, host, title_version, token, sign)
     await run_until_signalled(origin_app(settings), host, port, announce, reuse_port)
 
 
@@ -207,6 +225,13 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         settings, notes = with_local_secrets(settings)
         for note in notes:
             print(f"demo: {note}", file=sys.stderr)
+    sign = None
+    if args.signed_urls:
+        settings, notes = with_local_secrets(settings, ("url_signing_key",))
+        for note in notes:
+            print(f"demo: {note}", file=sys.stderr)
+        key = settings.url_signing_key.reveal() if settings.url_signing_key else b""
+        sign = _signer(key, args.token_ttl)
     if args.master:
         master = Path(args.master)
     else:
@@ -214,13 +239,26 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         if not master.exists():
             print("demo: generating a 30 s 1080p test master with FFmpeg", file=sys.stderr)
             make_demo_master(SubprocessRunner(), settings.ffmpeg_exe(), master)
-    name, version = ingest_and_process(settings, master, args.title, args.encrypt, args.ladder)
+    name, version = ingest_and_process(
+        settings, master, args.title, args.encrypt, args.signed_urls or None, args.ladder
+    )
     if version is None:
         raise VodpipeError("the demo runs in-process; unset VODPIPE_BROKER_URL")
     if args.encrypt != "none":
         secret = settings.token_secret.reveal() if settings.token_secret else None
         token = issue_token(secret, name, args.token_ttl)
-    asyncio.run(_serve(settings, host, port, title_version=(name, version), token=token))
+    asyncio.run(_serve(settings, host, port, title_version=(name, version), token=token, sign=sign))
+    return 0
+
+
+def _signer(key: bytes, ttl: int) -> Callable[[str], str]:
+    return lambda url: sign_url(key, url, ttl, time.time())
+
+
+def cmd_sign(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.url_signing_key is None:
+        raise ConfigError("no URL signing key: set VODPIPE_URL_SIGNING_KEY (e.g. `openssl rand -hex 32`)")
+    print(sign_url(settings.url_signing_key.reveal(), args.url, args.ttl, time.time(), args.prefix))
     return 0
 
 
@@ -368,6 +406,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="none",
         help="none (default), cenc or cbcs (the default when the flag is given alone)",
     )
+    p.add_argument(
+        "--signed-urls",
+        action=argparse.BooleanOptionalAction,
+        help="serve the title only to signed URLs (`vodpipe sign`); --no-signed-urls opens it again",
+    )
     _ladder_option(p)
     p.add_argument("--codecs", type=_codecs_arg, help=CODECS_HELP)
     p.set_defaults(func=cmd_ingest)
@@ -393,7 +436,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="publish the title encrypted (cbcs when no scheme is given), with a local key store",
     )
     p.add_argument(
-        "--token-ttl", type=int, default=3600, help="lifetime of the printed player token, seconds"
+        "--token-ttl", type=int, default=3600, help="lifetime of the printed token and signed URLs, seconds"
+    )
+    p.add_argument(
+        "--signed-urls", action="store_true", help="serve the title only to signed URLs; print signed ones"
     )
     p.add_argument("--codecs", type=_codecs_arg, help=CODECS_HELP)
     p.add_argument("--host")
@@ -417,6 +463,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--plot-dir", default=".", help="where the ABR plots go (default: here)")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("sign", help="print a signed URL for a title that needs signed URLs")
+    p.add_argument("url", help="a URL under /media/TITLE/ (or a /play/TITLE page)")
+    p.add_argument("--ttl", type=int, default=3600, help="seconds the URL stays valid (default 3600)")
+    p.add_argument("--prefix", help="path prefix the signature covers (default: /media/TITLE/)")
+    p.set_defaults(func=cmd_sign)
 
     add_api_commands(sub)
 

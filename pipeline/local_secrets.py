@@ -17,17 +17,24 @@ if TYPE_CHECKING:
 
 KEK_FILE = "key-encryption-key"
 TOKEN_SECRET_FILE = "token-secret"
+SIGNING_KEY_FILE = "url-signing-key"
+FILES = {  # setting -> (file under DATA_DIR/.secrets, the variable that overrides it)
+    "key_encryption_key": (KEK_FILE, "VODPIPE_KEY_ENCRYPTION_KEY"),
+    "token_secret": (TOKEN_SECRET_FILE, "VODPIPE_TOKEN_SECRET"),
+    "url_signing_key": (SIGNING_KEY_FILE, "VODPIPE_URL_SIGNING_KEY"),
+}
 
 
-def with_local_secrets(settings: Settings) -> tuple[Settings, list[str]]:
-    """Settings with both secrets filled from ``DATA_DIR/.secrets/`` where unset, and what to say."""
+def with_local_secrets(
+    settings: Settings, names: tuple[str, ...] = ("key_encryption_key", "token_secret")
+) -> tuple[Settings, list[str]]:
+    """Settings with the ``names`` secrets filled from ``DATA_DIR/.secrets/`` where unset, and what
+    to say (``vodpipe demo --signed-urls`` asks for the URL signing key)."""
     folder = settings.data_dir / SECRETS_DIR
     changes: dict[str, Any] = {}
     notes = []
-    for name, file, env in [
-        ("key_encryption_key", KEK_FILE, "VODPIPE_KEY_ENCRYPTION_KEY"),
-        ("token_secret", TOKEN_SECRET_FILE, "VODPIPE_TOKEN_SECRET"),
-    ]:
+    for name in names:
+        file, env = FILES[name]
         if getattr(settings, name) is not None:
             continue
         value, created = local_secret(folder / file)

@@ -171,6 +171,14 @@ def _token_secret(value: str) -> Secret:
     return Secret(raw)
 
 
+def _signing_key(value: str) -> Secret:
+    # As long as the HMAC-SHA256 output at least (RFC 2104 §3: shorter keys weaken it).
+    raw = value.encode()
+    if len(raw) < 32:
+        raise ValueError("must be at least 32 bytes; e.g. `openssl rand -hex 32`")
+    return Secret(raw)
+
+
 @dataclass(frozen=True)
 class Setting:
     """How one field is read: its parser, the line for the README's table, whether it is secret."""
@@ -276,6 +284,12 @@ class Settings:
     )
     license_url: str | None = _setting(
         None, str, "Base URL of the license server written into encrypted manifests; default PUBLIC_URL."
+    )
+    url_signing_key: Secret | None = _setting(
+        None, _signing_key, "HMAC-SHA256 key of signed media URLs, at least 32 bytes. Secret.", secret=True
+    )
+    signed_urls: bool = _setting(
+        False, _flag, "1: every title needs signed URLs; 0: only titles ingested with --signed-urls."
     )
     api_port: int = _setting(8090, _port, "Port the upload and catalog API (`vodpipe api`) listens on.")
     api_keys: ApiKeys | None = _setting(

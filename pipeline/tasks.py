@@ -17,6 +17,7 @@ chord whose chunk failed never assembles.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from celery import Task, chain, chord
@@ -32,6 +33,8 @@ from pipeline.console import progress_printer
 from pipeline.settings import current_settings
 from pipeline.store import make_store
 from vodpipe.errors import StoreUnavailableError, TransientError
+
+QUIET_STAGES = ("analyse", "quality")  # stages whose FFmpeg runs report no progress of their own
 
 
 class TitleTask(Task):  # type: ignore[misc]
@@ -53,6 +56,8 @@ class TitleTask(Task):  # type: ignore[misc]
         def on_stage(stage: str, percent: float) -> None:
             if not eager:  # eager tasks have no result backend to hold their state
                 self.update_state(state="PROGRESS", meta={"title": title, stage: percent})
+            elif stage in QUIET_STAGES:  # no FFmpeg progress line shows these: say where they are
+                print(f"{stage} {title} {percent:5.1f}%", file=sys.stderr, flush=True)
 
         store = make_store(settings)
         return job.JobContext(settings, store, SubprocessRunner(), threads, progress_printer(title), on_stage)

@@ -164,6 +164,20 @@ class ForbiddenError(VodpipeError, PermissionError):
     title = "Forbidden"
 
 
+class SignedUrlError(ForbiddenError):
+    """A request for a title that needs signed URLs whose signature is missing, malformed,
+    expired, forged or for another path; the message says which, never anything of the key."""
+
+    problem_type = "https://vodpipe.dev/problems/signed-url"
+    title = "Signed URL refused"
+
+
+class SigningKeyMissingError(ConfigError):
+    """A title needs signed URLs but this origin has no signing key: refused, never served open."""
+
+    status = 503
+
+
 class CpixError(VodpipeError, ValueError):
     """A CPIX document that cannot be read: malformed, wrong recipient, or a MAC that does not verify."""
 

@@ -11,6 +11,20 @@
   // It is sent only to the license server, as a bearer token, never with media requests.
   const token = new URLSearchParams(location.search).get("token");
   const bearer = token ? { Authorization: `Bearer ${token}` } : null;
+  // A title that needs signed URLs: the page's own query carries the signature (`vodpipe sign
+  // URL/play/TITLE`) and the manifest URL gets it; the origin adds it to every URI the manifest names.
+  const signed = ["exp", "prefix", "sig"].map((name) => [name, new URLSearchParams(location.search).get(name)]);
+  if (signed.every(([, value]) => value !== null)) {
+    const manifest = new URL(config.url, location.href);
+    for (const [name, value] of signed) manifest.searchParams.set(name, value);
+    config.url = manifest.pathname + manifest.search;
+    state.url = config.url;
+    for (const a of document.querySelectorAll("nav a")) {
+      const url = new URL(a.href);
+      for (const [name, value] of signed) url.searchParams.set(name, value);
+      a.href = url.href;
+    }
+  }
   if (token) {
     for (const a of document.querySelectorAll("nav a")) {
       const url = new URL(a.href);

@@ -5,7 +5,7 @@ import itertools
 import pytest
 
 from encoder.hull import RatePoint
-from encoder.ladder import Ladder, Rung, load_ladder
+from encoder.ladder import Ladder, Rung, SourceGeometry, load_ladder, plan_ladder
 from encoder.per_title import (
     Excerpt,
     PerTitleOptions,
@@ -82,6 +82,13 @@ def test_the_ladder_encodes_each_rung_at_its_trial_crf_under_its_rate() -> None:
         Rung("360p-280k", 360, 280_000, 33.0),
     )
     assert (ladder.preset, ladder.gop_seconds, ladder.audio) == (BASE.preset, BASE.gop_seconds, BASE.audio)
+
+
+def test_a_cheap_crf_rung_keeps_a_buffer_that_holds_its_keyframes() -> None:
+    ladder = ladder_for([_p(15, 96, 360, 38), _p(2600, 95.5, 720, 28)], BASE)
+    small, large = sorted(plan_ladder(ladder, SourceGeometry(1280, 720)), key=lambda r: r.bitrate)
+    assert (small.bitrate, small.maxrate, small.bufsize) == (15_000, 300_000, 400_000)
+    assert (large.maxrate, large.bufsize) == (3_900_000, 5_200_000)  # 1.5x and 2x its own rate
 
 
 def test_trials_never_run_slower_than_the_full_encode() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,14 +47,22 @@ def _plan(run: PerTitleRun, title: str) -> PerTitlePlan:
 
 
 @pytest.fixture(scope="module")
-def run(make_master: MakeMaster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PerTitleRun]:
+def run(
+    make_master: MakeMaster, ffmpeg_exe: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PerTitleRun]:
     master = make_master("per-title-5s.mp4", seconds=5, size="960x540")
     root = tmp_path_factory.mktemp("per-title")
+    slide = root / "slide.mp4"  # near-static: a few kb/s, almost all of it keyframes
+    subprocess.run(
+        [ffmpeg_exe, "-v", "error", "-f", "lavfi", "-i", "smptebars=size=960x540:rate=30", "-t", "3",
+         "-c:v", "libx264", "-preset", "ultrafast", "-crf", "12", "-pix_fmt", "yuv420p", str(slide)],
+        check=True,
+    )  # fmt: skip
     env = vodpipe_env(root)
     versions = {}
     chunked = {"VODPIPE_ENCODE_WORKERS": "2", "VODPIPE_CHUNK_SECONDS": "2"}
-    for title, extra in (("whole", {}), ("chunked", chunked)):
-        result = run_cli("ingest", str(master), "--title", title, "--ladder", "per-title", env=env | extra)
+    for title, path, extra in (("whole", master, {}), ("chunked", master, chunked), ("slide", slide, {})):
+        result = run_cli("ingest", str(path), "--title", title, "--ladder", "per-title", env=env | extra)
         assert result.returncode == 0, result.stderr
         found = re.search(rf"/media/{title}/(v\w+)/master.m3u8", result.stdout)
         assert found, result.stdout
@@ -85,9 +94,10 @@ def test_the_plan_is_stored_with_the_title_and_the_published_ladder_is_its_choic
     assert not any("reports" in str(p) for p in (run.data / "media").rglob("*"))
 
 
-def test_every_rung_measures_near_its_hull_point(run: PerTitleRun) -> None:
-    record = _record(run.data, "whole")
-    plan = _plan(run, "whole")
+@pytest.mark.parametrize("title", ["whole", "slide"])
+def test_every_rung_measures_near_its_hull_point(run: PerTitleRun, title: str) -> None:
+    record = _record(run.data, title)
+    plan = _plan(run, title)
     quality = {r["id"]: r for r in record["quality"]["rungs"]}
     assert set(quality) == {r.name for r in plan.ladder.rungs}
     for rung in plan.ladder.rungs:
@@ -96,8 +106,8 @@ def test_every_rung_measures_near_its_hull_point(run: PerTitleRun) -> None:
         assert abs(measured["vmaf"]["mean"] - point.quality) <= VMAF_BAND, (rung, measured["vmaf"])
         assert measured["vmaf"]["minimum"] <= measured["vmaf"]["p5"] <= measured["vmaf"]["mean"]
         assert 15 < measured["psnr_y"]["mean"] <= 60
-        assert len(measured["segments"]) == 2  # 4 s segments of a 5 s title
-    reports = run.data / "reports/whole" / run.versions["whole"]
+        assert len(measured["segments"]) == (2 if title == "whole" else 1)  # 4 s segments
+    reports = run.data / "reports" / title / run.versions[title]
     assert (reports / "quality.svg").read_bytes().startswith(b"<?xml")
     frames = json.loads((reports / "quality.json").read_text())["frames"]
     assert set(frames) == set(quality)
@@ -127,3 +137,23 @@ def test_a_chunked_encode_gets_the_same_rungs(run: PerTitleRun) -> None:
     mpd = f"{run.origin}/media/chunked/{run.versions['chunked']}/manifest.mpd"
     result = run_cli("check", mpd, env=run.env)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_fixed_ladder_is_measured_only_when_quality_is_on(
+    make_master: MakeMaster, cli_env: dict[str, str]
+) -> None:
+    master = make_master("quality-fixed-2s.mp4", seconds=2, size="480x270", audio=False)
+    data = Path(cli_env["VODPIPE_DATA_DIR"])
+    plain = run_cli("ingest", str(master), "--title", "plain", env=cli_env)
+    assert plain.returncode == 0, plain.stderr
+    assert _record(data, "plain")["quality"] is None
+    assert set(_record(data, "plain")["progress"]) == {"encode", "assemble", "package", "publish"}
+    measured = run_cli("ingest", str(master), "--title", "measured", env=cli_env | {"VODPIPE_QUALITY": "on"})
+    assert measured.returncode == 0, measured.stderr
+    record = _record(data, "measured")
+    assert record["per_title"] is None
+    assert "analyse" not in record["progress"]
+    assert record["progress"]["quality"] == 100.0
+    (rung,) = record["quality"]["rungs"]
+    assert (rung["id"], rung["bitrate"] > 0, rung["frames"]) == ("240p", True, 12)  # 60 frames / 5
+    assert not (data / "reports/measured" / record["published_version"] / "plan.json").exists()
