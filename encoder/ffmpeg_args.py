@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from encoder.ladder import AudioSettings, PlannedRung
 
+SVTAV1_MAX_LP = 6
 VIDEO_TIMESCALE = 90_000  # exact for 23.976, 24, 25, 29.97, 30, 50, 59.94 and 60 fps
 # Fragmented MP4 that the packager re-cuts: an empty moov, a fragment per keyframe, and
 # signed composition offsets so that presentation starts at decode time 0 without edit lists.
@@ -169,9 +170,10 @@ def _svtav1_options(job: EncodeJob, rung: PlannedRung, gop: int) -> dict[str, An
 
     SVT-AV1 caps the rate only in CRF mode ("Max Bitrate only supported with CRF mode"), and
     capped CRF overshot its cap by a third on a short noisy clip; so VBR (``rc=1``) aims at the
-    rung's bitrate and ``overshoot-pct`` bounds how far a frame's budget may run above it (the
-    factor the H.264 rungs' maxrate allows, at most 100 %). The packager signals the peak it
-    measures, so a stray peak is never hidden from players.
+    rung's bitrate, with ``overshoot-pct`` (how far the rate control may run above the target)
+    set from the H.264 rungs' maxrate factor, at most 100 %. It is no cap: the first GOP of a
+    title can run well above maxrate (1.8x the target at 720p on the demo master). The packager
+    signals the peak it measures, so no peak is hidden from players.
     """
     overshoot = min(100, max(0, round((rung.maxrate / rung.bitrate - 1) * 100)))
     params = [
@@ -182,7 +184,9 @@ def _svtav1_options(job: EncodeJob, rung: PlannedRung, gop: int) -> dict[str, An
         f"overshoot-pct={overshoot}",
     ]
     if job.threads:
-        params.append(f"lp={job.threads}")
+        # lp is a level of parallelism from 0 (auto) to 6 in SVT-AV1 3 and later, not a thread
+        # count (it warns and takes 6 above that); fewer threads, a lower level.
+        params.append(f"lp={min(SVTAV1_MAX_LP, job.threads)}")
     return {
         "c:v": "libsvtav1",
         "preset": job.av1_preset,

@@ -29,6 +29,7 @@ from origin.signed import UrlSigning
 from origin.signing import sign_url
 from pipeline.api_commands import add_api_commands
 from pipeline.drm_commands import add_drm_commands
+from pipeline.edge_commands import add_edge_commands
 from pipeline.local_secrets import with_local_secrets
 from pipeline.protection import key_store, refuse_unprotectable
 from pipeline.serving import log_audit_to_stderr, run_until_signalled
@@ -473,6 +474,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_api_commands(sub)
 
     add_drm_commands(sub)
+
+    add_edge_commands(sub)
 
     p = sub.add_parser("worker", help="run a Celery worker that encodes, packages and publishes titles")
     p.add_argument("--name", help="worker name, e.g. encoder1@%%h (default: celery@HOST)")

@@ -11,6 +11,7 @@ from pathlib import Path
 import imageio_ffmpeg
 import pytest
 
+from tests.edge import make_stack, published  # noqa: F401 (fixtures: nginx edge, origin, store)
 from tests.s3_server import own_s3_server, s3_server  # noqa: F401 (fixtures: a real S3 server)
 from tests.services import redis_url  # noqa: F401 (fixture: a real redis-server)
 

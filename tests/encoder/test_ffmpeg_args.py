@@ -230,3 +230,9 @@ def test_every_codec_forces_keyframes_on_the_same_frames() -> None:
     assert forced == ["expr:eq(mod(n,50),0)"] * 3
     assert "keyint=50" in args[args.index("-svtav1-params") + 1].split(":")
     assert "keyint=50" in args[args.index("-x265-params") + 1].split(":")
+
+
+def test_svtav1_parallelism_is_a_level_up_to_6_not_a_thread_count() -> None:
+    rung = PlannedRung("360p-av1", 640, 360, 480_000, 720_000, 960_000, codec="av1")
+    args = build_encode_args("ffmpeg", job(rungs=(rung,), audio=(), threads=16))
+    assert args[args.index("-svtav1-params") + 1].endswith(":lp=6")
