@@ -11,23 +11,20 @@ both sides see the same machine; medians are compared.
 from __future__ import annotations
 
 import os
-import resource
 import statistics
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.common import describe_ladder, describe_master, probe_master, timed, wall_summary
 from encoder.chunks import plan_chunks
 from encoder.encode import plan_job, run_audio, run_chunk, run_job
 from encoder.join import join_chunks
 from encoder.ladder import load_ladder
 from encoder.runner import SubprocessRunner
-from ingest.probe import probe
-from ingest.validate import MasterLimits, validate
 from pipeline.demo import make_demo_master
 from pipeline.job import source_media
 
@@ -65,28 +62,16 @@ def encode_chunked(ffmpeg_exe: str, job: EncodeJob, chunks: tuple[Chunk, ...], w
         join_chunks([e[i].path for e in encoded], job.out_dir / f"video_{rung.name}.mp4")
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def _timed(run: Callable[[], object], walls: list[float], cpus: list[float]) -> None:
     """Wall time, and the CPU time of the FFmpegs (which a busy machine does not inflate much)."""
-    cpu = _children_cpu()
-    started = time.perf_counter()
-    run()
-    walls.append(time.perf_counter() - started)
-    cpus.append(_children_cpu() - cpu)
+    _, timing = timed(run)
+    walls.append(timing.wall_seconds)
+    cpus.append(timing.cpu_seconds)
 
 
 def _summary(walls: list[float], cpus: list[float], duration: float) -> dict[str, Any]:
-    wall = statistics.median(walls)
-    return {
-        "wall_seconds": round(wall, 3),
-        "cpu_seconds": round(statistics.median(cpus), 3),
-        "x_realtime": round(duration / wall, 2),
-        "runs_wall_seconds": [round(w, 3) for w in walls],
-    }
+    summary = wall_summary(walls, duration)
+    return {**summary, "cpu_seconds": round(statistics.median(cpus), 3)}
 
 
 def bench_chunked(
@@ -98,8 +83,7 @@ def bench_chunked(
         work = Path(tmp)
         if master is None:
             master = make_demo_master(runner, ffmpeg_exe, work / "master.mp4", seconds=30)
-        info = probe(master)
-        validate(info, MasterLimits())
+        info = probe_master(master)
         assert info.video is not None
         ladder = load_ladder(settings.ladder)
         job = plan_job(source_media(master, info), ladder, work / "plan")
@@ -118,13 +102,8 @@ def bench_chunked(
         speedup = statistics.median(single) / statistics.median(chunked)
         return {
             "benchmark": "encode-chunked",
-            "master": {
-                "path": str(master),
-                "duration": info.duration,
-                "frames": info.video.frame_count,
-                "size": f"{info.video.width}x{info.video.height}",
-            },
-            "ladder": [f"{r.name} {r.width}x{r.height} {r.bitrate // 1000}k" for r in job.rungs],
+            "master": describe_master(master, info),
+            "ladder": describe_ladder(job),
             "preset": job.preset,
             "cores": os.cpu_count(),
             "workers": workers,

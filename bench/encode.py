@@ -14,12 +14,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.common import describe_ladder, describe_master, probe_master, wall_summary
 from encoder.encode import plan_job, run_job
 from encoder.ffmpeg_args import EncodeJob, gop_frames
 from encoder.ladder import load_ladder
 from encoder.runner import SubprocessRunner
-from ingest.probe import probe
-from ingest.validate import MasterLimits, validate
 from pipeline.demo import make_demo_master
 from pipeline.job import source_media
 
@@ -77,13 +76,7 @@ def plain_ffmpeg_args(ffmpeg_exe: str, job: EncodeJob, out: Path) -> list[str]:
 
 
 def _summary(walls: list[float], frames: int, duration: float) -> dict[str, Any]:
-    wall = statistics.median(walls)
-    return {
-        "wall_seconds": round(wall, 3),
-        "fps": round(frames / wall, 1),
-        "x_realtime": round(duration / wall, 2),
-        "runs_wall_seconds": [round(w, 3) for w in walls],
-    }
+    return {"fps": round(frames / statistics.median(walls), 1), **wall_summary(walls, duration)}
 
 
 def bench_encode(settings: Settings, master: Path | None, runs: int) -> dict[str, Any]:
@@ -93,8 +86,7 @@ def bench_encode(settings: Settings, master: Path | None, runs: int) -> dict[str
         work = Path(tmp)
         if master is None:
             master = make_demo_master(runner, ffmpeg_exe, work / "master.mp4", seconds=10)
-        info = probe(master)
-        validate(info, MasterLimits())
+        info = probe_master(master)
         assert info.video is not None
         ladder = load_ladder(settings.ladder)
         ours: list[float] = []
@@ -113,13 +105,8 @@ def bench_encode(settings: Settings, master: Path | None, runs: int) -> dict[str
         frames = info.video.frame_count
         return {
             "benchmark": "encode",
-            "master": {
-                "path": str(master),
-                "duration": info.duration,
-                "frames": frames,
-                "size": f"{info.video.width}x{info.video.height}",
-            },
-            "ladder": [f"{r.name} {r.width}x{r.height} {r.bitrate // 1000}k" for r in job.rungs],
+            "master": describe_master(master, info),
+            "ladder": describe_ladder(job),
             "preset": job.preset,
             "runs": len(ours),
             "vodpipe": _summary(ours, frames, info.duration),

@@ -109,7 +109,9 @@ def parse_ladder(data: dict[str, Any], source: str) -> Ladder:
         codec = raw.get("codec", CODECS[0])
         if codec not in CODECS:
             raise ConfigError(f"{where}: 'codec' must be one of {', '.join(CODECS)}, got {codec!r}")
-        rungs.append(Rung(name, _positive(raw, "height", where), _positive(raw, "bitrate", where), codec))
+        rungs.append(
+            Rung(name, _positive(raw, "height", where), _positive(raw, "bitrate", where), codec=codec)
+        )
     if len({r.name for r in rungs}) != len(rungs):
         raise ConfigError(f"{source}: rung names must be unique")
     audio_raw = data.get("audio", {})
@@ -160,7 +162,9 @@ def with_codecs(ladder: Ladder, codecs: tuple[str, ...], factors: dict[str, floa
     for codec in codecs:
         if codec == CODECS[0]:
             continue
-        rungs += [Rung(f"{r.name}-{codec}", r.height, round(r.bitrate * factors[codec]), codec) for r in base]
+        rungs += [
+            Rung(f"{r.name}-{codec}", r.height, round(r.bitrate * factors[codec]), codec=codec) for r in base
+        ]
     names = [r.name for r in rungs]
     if len(set(names)) != len(names):
         repeated = sorted({n for n in names if names.count(n) > 1})
@@ -251,7 +255,7 @@ def plan_ladder(ladder: Ladder, source: SourceGeometry) -> tuple[PlannedRung, ..
             continue
         lowest = min((r for r in ladder.rungs if r.codec == codec), key=lambda r: r.height)
         suffix = "" if codec == CODECS[0] else f"-{codec}"
-        fitting.append(Rung(f"{_even(short)}p{suffix}", _even(short), lowest.bitrate, codec))
+        fitting.append(Rung(f"{_even(short)}p{suffix}", _even(short), lowest.bitrate, codec=codec))
     aspect = long_ / short
     planned = []
     for rung in fitting:

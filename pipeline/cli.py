@@ -369,6 +369,32 @@ def cmd_bench_origin(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_ladder(settings: Settings, args: argparse.Namespace) -> int:
+    from bench.ladder import bench_ladder, per_title_planner, switch_codec
+    from encoder.ladder import load_ladder
+    from pipeline.job import per_title_options
+
+    def log(line: str) -> None:
+        print(f"bench ladder: {line}", file=sys.stderr, flush=True)
+
+    ffmpeg_exe = settings.ffmpeg_exe()
+    report = bench_ladder(
+        ffmpeg_exe=ffmpeg_exe,
+        base=load_ladder(settings.ladder),
+        masters=[Path(m) for m in args.master or ()],
+        codecs=args.codecs,
+        planner=per_title_planner(per_title_options(settings), ffmpeg_exe),
+        with_codec=switch_codec,
+        out_dir=Path(args.out),
+        scratch=settings.scratch_dir,
+        vmaf_every=args.vmaf_every,
+        log=log,
+    )
+    print(json.dumps(report, indent=2))
+    log(f"plot: {report['plot']}")
+    return 0
+
+
 def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
     from player_test.check import check  # verification tooling: loaded only by this command
 
@@ -426,13 +452,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="none",
         help="none (default), cenc or cbcs (the default when the flag is given alone)",
     )
-    p.add_argument("--codecs", type=_codecs_arg, help=CODECS_HELP)
     p.add_argument(
         "--signed-urls",
         action=argparse.BooleanOptionalAction,
         help="serve the title only to signed URLs (`vodpipe sign`); --no-signed-urls opens it again",
     )
     _ladder_option(p)
+    p.add_argument("--codecs", type=_codecs_arg, help=CODECS_HELP)
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("serve", help="run the origin")
@@ -543,6 +569,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--timeout", type=int, default=30, help="seconds after which wrk counts a request failed")
     b.set_defaults(func=cmd_bench_origin)
+    b = bench.add_parser(
+        "ladder", help="per-title against the fixed ladder, and other codecs against the first: BD-rate"
+    )
+    b.add_argument(
+        "--master", nargs="+", action="extend", help="masters to compare on (default: the generated four)"
+    )
+    b.add_argument(
+        "--codecs",
+        type=_codecs_arg,
+        default=("h264", "av1"),
+        help="the fixed ladder in each; the first is the reference and per-title's (default: h264,av1)",
+    )
+    b.add_argument("--out", default=".", help="folder for ladder-bench.json and .png (default: .)")
+    b.add_argument("--vmaf-every", type=int, default=3, help="score every Nth frame (default 3)")
+    b.set_defaults(func=cmd_bench_ladder)
     return parser
 
 

@@ -258,7 +258,7 @@ def test_a_derived_name_that_repeats_a_rung_of_the_file_is_refused(tmp_path: Pat
         '[[rungs]]\nname = "360p-av1"\nheight = 360\nbitrate = 300000\ncodec = "av1"\n'
     )
     ladder = load_ladder(path)
-    assert ladder.rungs[1] == Rung("360p-av1", 360, 300_000, "av1")
+    assert ladder.rungs[1] == Rung("360p-av1", 360, 300_000, codec="av1")
     assert with_codecs(ladder, ("h264",), FACTORS) == ladder  # a rung the file names stays
     with pytest.raises(ConfigError, match="unique across codecs: 360p-av1"):
         with_codecs(ladder, ("h264", "av1"), FACTORS)

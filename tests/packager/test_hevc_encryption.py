@@ -33,7 +33,7 @@ pytestmark = pytest.mark.integration
 KEY = ContentKey(
     bytes.fromhex("0123456789abcdef0123456789abcdef"), bytes.fromhex("00112233445566778899aabbccddeeff")
 )
-LADDER = Ladder((Rung("240p-hevc", 240, 300_000, "hevc"),), hevc_preset="ultrafast")
+LADDER = Ladder((Rung("240p-hevc", 240, 300_000, codec="hevc"),), hevc_preset="ultrafast")
 
 
 @pytest.fixture(scope="module")
