@@ -79,6 +79,7 @@ def select_rungs(
     saturation: float = 95.0,
     max_bitrate: int | None = None,
     min_bitrate: int = 0,
+    min_quality: float = 0.0,
     min_step: float = 6.0,
     max_ratio: float = 2.0,
 ) -> list[RatePoint]:
@@ -86,8 +87,8 @@ def select_rungs(
 
     The top rung is the cheapest point that reaches ``saturation`` VMAF (more bits buy nothing
     a viewer sees) or the best point under ``max_bitrate``; the bottom rung is the cheapest
-    point at or above ``min_bitrate``, for the slowest networks. Going down from the top, each
-    next rung is the cheapest point within ``max_ratio`` of the rung above it (a player can
+    point at or above ``min_bitrate`` and ``min_quality``, for the slowest networks. Going down
+    from the top, each next rung is the cheapest point within ``max_ratio`` of the rung above it (a player can
     switch across that step); where that point is less than ``min_step`` VMAF below (a step
     nobody would see), the next rung is instead the dearest point at least ``min_step`` below,
     and the ratio gives way. A last rung too close to the bottom one in quality is dropped.
@@ -95,7 +96,11 @@ def select_rungs(
     if min_step <= 0 or max_ratio <= 1:
         raise ConfigError("rung spacing needs min_step > 0 and max_ratio > 1")
     candidates = [
-        p for p in hull if p.bitrate >= min_bitrate and (max_bitrate is None or p.bitrate <= max_bitrate)
+        p
+        for p in hull
+        if p.bitrate >= min_bitrate
+        and p.quality >= min_quality
+        and (max_bitrate is None or p.bitrate <= max_bitrate)
     ]
     if not candidates:
         raise ConfigError(f"no trial point between {min_bitrate} and {max_bitrate} b/s: widen the grid")

@@ -34,19 +34,25 @@ PRESET_ORDER = (
 class PerTitleOptions:
     top_vmaf: float = 95.0  # the top rung is the cheapest hull point at or above this VMAF...
     max_bitrate: int = 8_000_000  # ...or the best one under this cap
-    min_bitrate: int = 150_000  # the bottom rung: the cheapest hull point at or above this
+    min_bitrate: int = 150_000  # the bottom rung: the cheapest hull point at or above this...
+    min_vmaf: float = 45.0  # ...and this VMAF (both give way to the top rung where it is lower)
     min_height: int = 0  # resolutions below this short side are not tried
     vmaf_step: float = 6.0  # consecutive rungs at least this many VMAF points apart...
     max_ratio: float = 2.0  # ...and at most this bitrate ratio (where the hull allows both)
-    crfs: tuple[int, ...] = (18, 23, 28, 33, 38)  # x264 CRF grid; 5 steps is about 1.8x rate
-    trial_preset: str = "superfast"  # capped at the base ladder's preset, never slower
+    # x264 CRF grid: 4 points, 6 apart (about 2x rate each, the rungs' own max_ratio), from
+    # near-transparent to the floor's quality; each point costs a trial and its VMAF.
+    crfs: tuple[int, ...] = (19, 25, 31, 37)
+    # The full encode's own preset (capped at the base ladder's, never slower): a faster preset
+    # predicts the encode badly (superfast has no mb-tree, so at one CRF it spends about 2-3x the
+    # bits veryfast does on easy content, and its rungs missed their planned rate and VMAF).
+    trial_preset: str = "veryfast"
     # A title longer than whole_seconds is sampled: excerpts of excerpt_seconds (one GOP of the
     # default ladder, so a trial holds keyframes as often as the encode) covering about
     # sample_fraction of it, at least one and at most ``excerpts``.
     excerpts: int = 5
     excerpt_seconds: float = 2.0
-    sample_fraction: float = 0.05
-    whole_seconds: float = 12.0
+    sample_fraction: float = 0.1
+    whole_seconds: float = 4.0
     subsample: int = 10  # VMAF on every Nth frame of each trial: the pass is most of the analysis
 
 
@@ -122,6 +128,8 @@ def validate_options(options: PerTitleOptions) -> None:
         raise ConfigError("per-title CRF grid must hold x264 CRFs from 0 to 51")
     if options.trial_preset not in PRESET_ORDER:
         raise ConfigError(f"unknown x264 preset for trials: {options.trial_preset!r}")
+    if not 0 <= options.min_vmaf <= 100:
+        raise ConfigError("per-title: the bottom rung's VMAF floor must be from 0 to 100")
     if options.min_bitrate >= options.max_bitrate:
         raise ConfigError("per-title: the bottom rung's floor must be under the top rung's cap")
     if options.excerpts < 1 or options.excerpt_seconds <= 0 or options.subsample < 1:
@@ -172,7 +180,9 @@ def choose_points(points: Sequence[RatePoint], options: PerTitleOptions) -> list
     """The rungs on the hull over all resolutions, cheapest first.
 
     Where even the top rung costs less than the floor, the slowest network takes the top rung
-    too, and points under it serve nobody: the floor drops to the top rung's bitrate.
+    too, and points under it serve nobody: the floor drops to the top rung's bitrate. The
+    bottom rung also reaches ``min_vmaf`` (a picture below it is not worth sending): the
+    cheapest hull point at or above both floors, or the top rung where none below it does.
     """
     hull = upper_hull(points)
     if not hull:
@@ -183,6 +193,7 @@ def choose_points(points: Sequence[RatePoint], options: PerTitleOptions) -> list
         saturation=options.top_vmaf,
         max_bitrate=top.bitrate,
         min_bitrate=min(options.min_bitrate, top.bitrate),
+        min_quality=min(options.min_vmaf, top.quality),
         min_step=options.vmaf_step,
         max_ratio=options.max_ratio,
     )

@@ -223,6 +223,7 @@ def per_title_options(settings: Settings) -> PerTitleOptions:
         vmaf_step=settings.per_title_vmaf_step,
         max_bitrate=settings.per_title_max_bitrate,
         min_bitrate=settings.per_title_min_bitrate,
+        min_vmaf=settings.per_title_min_vmaf,
         min_height=settings.per_title_min_height,
     )
 

@@ -221,6 +221,9 @@ class Settings:
     per_title_min_bitrate: int = _setting(
         150_000, _bitrate, "Per-title: the bottom rung is the cheapest trial at or above this b/s."
     )
+    per_title_min_vmaf: float = _setting(
+        45.0, _vmaf, "Per-title: the bottom rung is also the cheapest trial at or above this VMAF."
+    )
     per_title_min_height: int = _setting(
         0, _nonnegative, "Per-title: resolutions below this short side are not tried (0: all)."
     )

@@ -74,6 +74,12 @@ def test_cap_and_bottom_rate_bound_the_ladder() -> None:
     assert [p.bitrate // 1000 for p in rungs] == [400, 600, 900, 1300, 2000]
 
 
+def test_a_quality_floor_lifts_the_bottom_rung() -> None:
+    rungs = select_rungs(upper_hull(_curve()), min_quality=70.0)
+    assert rungs[0].quality >= 70.0
+    assert min(p.quality for p in _curve() if p.quality >= 70.0) == rungs[0].quality
+
+
 def test_a_static_slide_gets_one_cheap_rung() -> None:
     slide = [_p(40, 96.5, 360), _p(60, 97.5, 540), _p(90, 98.5, 720), _p(150, 99, 1080)]
     assert select_rungs(upper_hull(slide)) == [_p(40, 96.5, 360)]

@@ -44,6 +44,15 @@ def test_short_titles_are_analysed_whole_and_long_ones_sampled_evenly() -> None:
     assert choose_excerpts(600.0, options) == (Excerpt(99.0, 2.0), Excerpt(299.0, 2.0), Excerpt(499.0, 2.0))
 
 
+def test_by_default_even_a_six_second_title_is_sampled() -> None:
+    # the analysis costs in proportion to what it samples: one GOP from the middle, not all 6 s
+    assert choose_excerpts(6.0, PerTitleOptions()) == (Excerpt(2.0, 2.0),)
+    assert choose_excerpts(3.0, PerTitleOptions()) == (Excerpt(0.0, 3.0),)
+    assert choose_excerpts(30.0, PerTitleOptions()) == (Excerpt(14.0, 2.0),)
+    minute = (Excerpt(9.0, 2.0), Excerpt(29.0, 2.0), Excerpt(49.0, 2.0))
+    assert choose_excerpts(60.0, PerTitleOptions()) == minute
+
+
 def test_rungs_lie_on_the_hull_across_resolutions_and_switch_where_it_does() -> None:
     chosen = choose_points(_grid(), PerTitleOptions())
     assert [(p.height, p.bitrate // 1000) for p in chosen] == [
@@ -62,6 +71,18 @@ def test_the_cap_bounds_the_top_rung() -> None:
 def test_the_floor_bounds_the_bottom_rung() -> None:
     chosen = choose_points(_grid(), PerTitleOptions(min_bitrate=400_000))
     assert chosen[0] == _p(500, 76, 360, 28)
+
+
+def test_the_vmaf_floor_bounds_the_bottom_rung_as_well() -> None:
+    # 150 kb/s (VMAF 52) is over the bit floor but under a VMAF floor of 60
+    chosen = choose_points(_grid(), PerTitleOptions(min_vmaf=60.0))
+    assert chosen[0] == _p(280, 66, 360, 33)
+    assert all(p.quality >= 60.0 for p in chosen)
+
+
+def test_the_vmaf_floor_gives_way_to_a_top_rung_below_it() -> None:
+    noisy = [_p(300, 30, 360, 28), _p(900, 38, 540, 28), _p(2500, 44, 720, 28)]
+    assert choose_points(noisy, PerTitleOptions(min_vmaf=50.0)) == [_p(2500, 44, 720, 28)]
 
 
 def test_a_title_cheaper_than_the_floor_gets_one_rung() -> None:
@@ -92,6 +113,8 @@ def test_a_cheap_crf_rung_keeps_a_buffer_that_holds_its_keyframes() -> None:
 
 
 def test_trials_never_run_slower_than_the_full_encode() -> None:
+    # by default trials run at the encode's own preset, so their rates predict the rungs'
+    assert trial_preset(PerTitleOptions(), BASE) == BASE.preset == "veryfast"
     assert trial_preset(PerTitleOptions(trial_preset="superfast"), BASE) == "superfast"
     fast = Ladder(rungs=BASE.rungs, preset="ultrafast")
     assert trial_preset(PerTitleOptions(trial_preset="superfast"), fast) == "ultrafast"
