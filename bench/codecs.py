@@ -114,11 +114,11 @@ def bench_codecs(
             wall = statistics.median(walls[codec])
             rungs = _rungs(ffmpeg_exe, jobs[codec], display, info.duration, vmaf_every)
             report["codecs"][codec] = {
-                "wall_seconds": round(wall, 2),
-                "runs_wall_seconds": [round(w, 2) for w in walls[codec]],
+                "wall_seconds": round(wall, 3),
+                "runs_wall_seconds": [round(w, 3) for w in walls[codec]],
                 f"ratio_wall_over_{codecs[0]}": round(wall / reference, 2),
                 # CPU time of the FFmpeg processes: what a busy shared machine distorts far less
-                "cpu_seconds": round(statistics.median(cpus[codec]), 2),
+                "cpu_seconds": round(statistics.median(cpus[codec]), 3),
                 f"ratio_cpu_over_{codecs[0]}": round(statistics.median(cpus[codec]) / reference_cpu, 2),
                 "total_kbps": sum(r["kbps"] for r in rungs),
                 "rungs": rungs,

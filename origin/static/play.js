@@ -144,7 +144,6 @@
       shaka.polyfill.installAll();
       if (!shaka.Player.isBrowserSupported()) return fail("Shaka Player: browser not supported");
       const player = new shaka.Player();
-      player.configure({ cmcd: { enabled: true, sessionId: state.cmcd.sid, contentId: state.cmcd.cid, useHeaders: false } });
       if (config.buffer) player.configure({ streaming: { bufferingGoal: config.buffer, rebufferingGoal: Math.min(2, config.buffer) } });
       await player.attach(video);
       if (bearer) {
@@ -159,8 +158,12 @@
       const active = () => { const t = player.getVariantTracks().find((v) => v.active); if (t) setActive({ height: t.height, bitrate: t.videoBandwidth || t.bandwidth }); };
       player.addEventListener("adaptation", active);
       player.addEventListener("variantchanged", active);
+      let cmcd = true;
       if (config.format === "hls") {
         const signalled = await hlsClearKey();
+        // Shaka's CMCD (query mode) breaks its HLS key requests for an encrypted title (error
+        // 6007 with ClearKey): CMCD stays off there; every other Shaka title sends it.
+        cmcd = !signalled.licenseUrl;
         if (signalled.licenseUrl && !signalled.identity && signalled.kids.length) {
           try {
             player.configure({ drm: { clearKeys: await clearKeysFor(signalled) } });
@@ -169,6 +172,7 @@
           }
         }
       }
+      if (cmcd) player.configure({ cmcd: { enabled: true, sessionId: state.cmcd.sid, contentId: state.cmcd.cid, useHeaders: false } });
       try {
         // Absolute: Shaka's CMCD query rewriting turns a root-relative "/media/..." into "//media/...".
         await player.load(new URL(config.url, location.href).href);

@@ -4,7 +4,7 @@ from the origin twice however many players ask for it; and a title served from S
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -32,6 +32,11 @@ def edge(demo: DemoTitle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         edge.stop()
 
 
+def _path(entry: dict[str, Any]) -> str:
+    """The logged request's path: the players add a CMCD query, which the edge's cache key leaves out."""
+    return str(entry["uri"]).split("?", 1)[0]
+
+
 @pytest.mark.parametrize(("player", "fmt"), PLAYERS, ids=[p for p, _ in PLAYERS])
 def test_the_demo_title_plays_through_the_edge(
     demo: DemoTitle, edge: Edge, open_page: Callable[[str], Page], player: str, fmt: str
@@ -41,7 +46,7 @@ def test_the_demo_title_plays_through_the_edge(
     assert verdict(playback, min_advance=3.0) == []
     assert playback.last["decoded"] >= 60
     media = [e for e in edge.entries() if e["uri"].startswith("/media/demo/")]
-    kinds = {e["uri"].rsplit(".", 1)[1] for e in media}
+    kinds = {_path(e).rsplit(".", 1)[1] for e in media}
     assert {"m4s", "mp4"} <= kinds
     assert {"m3u8"} <= kinds if fmt == "hls" else {"mpd"} <= kinds
     assert {e["status"] for e in media} <= {200, 206, 304}
@@ -49,7 +54,7 @@ def test_the_demo_title_plays_through_the_edge(
     upstream: dict[str, int] = {}
     for e in media:
         if e["upstream"] not in ("", "-"):
-            upstream[e["uri"]] = upstream.get(e["uri"], 0) + 1
+            upstream[_path(e)] = upstream.get(_path(e), 0) + 1
     assert upstream, "no media request reached the origin through the edge"
     assert max(upstream.values()) == 1, f"objects fetched from the origin more than once: {upstream}"
 
@@ -63,4 +68,4 @@ def test_a_title_on_s3_plays_through_the_edge(
     assert verdict(playback, min_advance=2.0) == []
     media = [e for e in stack.edge.entries() if e["uri"].startswith(f"/media/{TITLE}/")]
     assert {e["status"] for e in media} <= {200, 206, 304}
-    assert any(e["uri"].endswith(".m4s") and e["upstream"] not in ("", "-") for e in media)
+    assert any(_path(e).endswith(".m4s") and e["upstream"] not in ("", "-") for e in media)
