@@ -9,20 +9,18 @@ against the master (encoder.quality), so that a cheaper codec is seen to keep th
 
 from __future__ import annotations
 
-import resource
+import functools
 import statistics
 import tempfile
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.common import probe_master, timed
 from encoder.encode import count_samples, plan_job, run_job
 from encoder.ladder import load_ladder, with_codecs
 from encoder.quality import QualityJob, host_threads, measure_quality
 from encoder.runner import SubprocessRunner
-from ingest.probe import probe
-from ingest.validate import MasterLimits, validate
 from pipeline.demo import make_demo_master
 from pipeline.job import source_media
 
@@ -59,12 +57,6 @@ def _rungs(
     return rows
 
 
-def _children_cpu() -> float:
-    """User and system seconds of the finished child processes (the FFmpegs) so far."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def bench_codecs(
     settings: Settings,
     master: Path | None,
@@ -81,9 +73,8 @@ def bench_codecs(
         work = Path(tmp)
         if master is None:
             master = make_demo_master(runner, ffmpeg_exe, work / "master.mp4", seconds=seconds)
-        info = probe(master)
-        validate(info, MasterLimits())
-        assert info.video is not None
+        info = probe_master(master)
+        assert info.video is not None  # probe_master refuses a master without video
         source = source_media(master, info)
         walls: dict[str, list[float]] = {c: [] for c in codecs}
         cpus: dict[str, list[float]] = {c: [] for c in codecs}
@@ -92,10 +83,9 @@ def bench_codecs(
             for codec in codecs:
                 ladder = with_codecs(base, (codec,), factors)
                 job = replace(plan_job(source, ladder, work / f"{codec}-{i}"), audio=())
-                started, cpu = time.perf_counter(), _children_cpu()
-                run_job(runner, ffmpeg_exe, job, info.duration)
-                walls[codec].append(time.perf_counter() - started)
-                cpus[codec].append(_children_cpu() - cpu)
+                _, timing = timed(functools.partial(run_job, runner, ffmpeg_exe, job, info.duration))
+                walls[codec].append(timing.wall_seconds)
+                cpus[codec].append(timing.cpu_seconds)
                 jobs[codec] = job
         width = info.video.width * info.video.sar
         display = (int(width), info.video.height)
