@@ -19,6 +19,7 @@ import brotli
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from origin.cors import CORS_HEADERS
+from origin.http1 import response_head
 from origin.negotiation import IDENTITY
 
 if TYPE_CHECKING:
@@ -62,6 +63,8 @@ class Representation:
     headers: Mapping[str, str]  # what 200/206 send, less Date, Content-Length, Content-Range
     not_modified: Mapping[str, str]  # what 304 sends, less Date
     hit: CIMultiDictProxy[str]  # ``headers`` and CORS; aiohttp adds Date, Content-Length, Server
+    wire: bytes  # the 200's status line and fields, Content-Length included, for ``origin.fast``;
+    # what it sends after them is Date, Server and the empty line (the same fields aiohttp adds)
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,9 @@ def build_entry(
         extra = {"Accept-Ranges": "bytes"} if coding == IDENTITY else {"Content-Encoding": coding}
         headers = {"Content-Type": kind.content_type, **not_modified, **extra}
         hit = CIMultiDictProxy(CIMultiDict({**headers, **CORS_HEADERS}))
-        representations[coding] = Representation(etag, body, headers, not_modified, hit)
+        length = info.size if body is None else len(body)
+        wire = response_head(200, "OK", [*hit.items(), ("Content-Length", str(length))])
+        representations[coding] = Representation(etag, body, headers, not_modified, hit, wire)
     codings = (*(c for c in ENCODERS if c in bodies), IDENTITY)
     return HotEntry(info.key, kind, info.size, info.last_modified, path, representations, codings)
 

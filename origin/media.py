@@ -52,7 +52,8 @@ def preflight() -> web.Response:
 
 
 @functools.lru_cache(maxsize=256)  # players send a handful of distinct Accept-Encoding lines
-def _coding(accept: str | None, offered: tuple[str, ...]) -> str:
+def coding_for(accept: str | None, offered: tuple[str, ...]) -> str:
+    """The coding to send, given the request's Accept-Encoding (all its lines as one list)."""
     return choose_coding(parse_accept_encoding(accept), offered)
 
 
@@ -110,7 +111,7 @@ def hit_response(request: web.Request, source: ObjectSource) -> web.StreamRespon
         rep = entry.representations[IDENTITY]
     else:
         lines = headers.getall(hdrs.ACCEPT_ENCODING, ())  # RFC 9110 §5.3: several lines are one list
-        rep = entry.representations[_coding(", ".join(lines) if lines else None, entry.codings)]
+        rep = entry.representations[coding_for(", ".join(lines) if lines else None, entry.codings)]
     if rep.body is not None:
         return web.Response(body=rep.body, headers=rep.hit)
     if entry.path is None:
@@ -138,7 +139,7 @@ async def serve_media(request: web.Request) -> web.StreamResponse:
     now, date = _now()
     ranged = request.method == "GET" and "Range" in fields  # §14.2: only GET has range semantics
     offered = entry.codings if not ranged else (IDENTITY,)
-    rep = entry.representations[_coding(fields.get("Accept-Encoding"), offered)]
+    rep = entry.representations[coding_for(fields.get("Accept-Encoding"), offered)]
     outcome = evaluate(request.method, fields, rep.etag, entry.last_modified, now)
     if outcome is Outcome.NOT_MODIFIED:
         return web.Response(status=304, headers={**rep.not_modified, "Date": date})

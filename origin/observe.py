@@ -23,6 +23,7 @@ from vodpipe.errors import ObjectNotFoundError, UnauthorizedError
 
 if TYPE_CHECKING:
     from origin.access_log import AccessLog
+    from origin.kinds import Kind
     from origin.metrics import OriginMetrics
 
 
@@ -38,16 +39,20 @@ ROUTE_KINDS = {"play": "player", "license": "license", "healthz": "health", "met
 NO_BODY = frozenset({204, 304})  # RFC 9110 §6.4.1
 
 
+def kind_label(kind: Kind) -> str:
+    """The ``kind`` label of a media object: manifest, init or segment."""
+    if kind.cache is CacheClass.MANIFEST:
+        return "manifest"
+    return "init" if kind.held else "segment"
+
+
 def kind_of(path: str) -> str:
     """The ``kind`` label of a request path: manifest, init, segment for media; else the route."""
     if path.startswith("/media/"):
         try:
-            kind = classify(path)
+            return kind_label(classify(path))
         except ObjectNotFoundError:
             return "other"
-        if kind.cache is CacheClass.MANIFEST:
-            return "manifest"
-        return "init" if kind.held else "segment"
     return ROUTE_KINDS.get(path[1:].split("/", 1)[0], "other")
 
 

@@ -96,13 +96,18 @@ async def _signed_manifest(request: web.Request, key: str, grant: Grant, now: fl
 _TITLE = re.compile(r"/media/([A-Za-z0-9_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*)/")
 
 
+def title_of(raw_path: str) -> str | None:
+    """The title a ``/media/`` path belongs to; None when it names none (such a path is a 404)."""
+    match = _TITLE.match(raw_path)
+    return None if match is None else match.group(1)
+
+
 @web.middleware
 async def signed_url_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    match = _TITLE.match(request.raw_path)
-    if match is None or request.method == "OPTIONS":
+    title = title_of(request.raw_path)
+    if title is None or request.method == "OPTIONS":
         return await handler(request)  # not a title's media: served, or refused, as before
     signing = request.app[SIGNING_KEY]
-    title = match.group(1)
     required = signing.policies.known(title)  # a title seen in the last seconds: no await
     if required is None:
         required = await signing.policies.requires_signature(title)

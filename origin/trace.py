@@ -34,6 +34,13 @@ def current() -> Trace:
     return trace
 
 
+def begin() -> Trace:
+    """A fresh trace for the request this context now serves (one that is not an aiohttp task)."""
+    trace = Trace()
+    _current.set(trace)
+    return trace
+
+
 def peek() -> Trace | None:
     """This request's trace if anything wrote one; never makes one."""
     return _current.get(None)

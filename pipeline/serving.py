@@ -8,10 +8,14 @@ import os
 import resource
 import signal
 import sys
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from origin.connection import Connections, FastConnection
+from origin.fast import FastPath
 from origin.observe import OriginAccessLogger
 from vodpipe.errors import VodpipeError
 
@@ -42,26 +46,11 @@ async def run_until_signalled(
     """Listen on ``host:port`` (0 picks a free port), call ``on_ready(bound_port)``, serve until told.
 
     On SIGTERM/SIGINT the listening socket closes first and responses in flight are given up to
-    ``SHUTDOWN_GRACE`` seconds to finish (aiohttp's graceful shutdown); then the process ends.
-    aiohttp's own access-log formatter is replaced by the origin's hook (metrics, JSON access log).
+    ``SHUTDOWN_GRACE`` seconds to finish; then the process ends.
     """
     raise_open_files_limit()
-    # The access-logger hook runs after each response is sent: metrics and the access log.
-    runner = web.AppRunner(
-        app,
-        shutdown_timeout=SHUTDOWN_GRACE,
-        access_log_class=OriginAccessLogger,
-        keepalive_timeout=KEEPALIVE_TIMEOUT,
-    )
-    await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_port=reuse_port, backlog=BACKLOG)
-    try:
-        await site.start()
-    except OSError as exc:
-        await runner.cleanup()
-        reason = os.strerror(exc.errno) if exc.errno else str(exc)
-        raise VodpipeError(f"cannot listen on {host}:{port}: {reason}") from None
-    on_ready(runner.addresses[0][1] if runner.addresses else port)
+    server = await start_server(app, host, port, reuse_port)
+    on_ready(server.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -69,7 +58,59 @@ async def run_until_signalled(
     try:
         await stop.wait()
     finally:
+        await server.close()
+
+
+@dataclass
+class OriginServer:
+    """A listening app: its port, and how to stop it gracefully."""
+
+    listener: asyncio.Server
+    runner: web.AppRunner
+    fast: Connections | None  # the connections the fast path still serves
+
+    @property
+    def port(self) -> int:
+        return int(self.listener.sockets[0].getsockname()[1])
+
+    async def close(self) -> None:
+        """Stop listening; let responses in flight finish (up to ``SHUTDOWN_GRACE``); clean up."""
+        self.listener.close()
+        if self.fast is not None:
+            await self.fast.close(SHUTDOWN_GRACE)
+        await self.runner.cleanup()  # aiohttp's connections, including those handed to it
+
+
+async def start_server(app: web.Application, host: str, port: int, reuse_port: bool = False) -> OriginServer:
+    """Listen on ``host:port`` (0: a free port) with the app behind the fast path, when it serves
+    media (``origin.connection``); aiohttp serves everything the fast path does not answer.
+
+    aiohttp's access-log hook is replaced by the origin's (metrics, JSON access log).
+    """
+    runner = web.AppRunner(
+        app,
+        shutdown_timeout=SHUTDOWN_GRACE,
+        access_log_class=OriginAccessLogger,
+        keepalive_timeout=KEEPALIVE_TIMEOUT,
+    )
+    await runner.setup()
+    general = runner.server
+    assert general is not None  # made by setup()
+    fast = FastPath.of(app)
+    connections = Connections() if fast is not None else None
+    factory: Callable[[], asyncio.Protocol] = general
+    if fast is not None and connections is not None:
+        factory = partial(FastConnection, fast, general, connections, KEEPALIVE_TIMEOUT)
+    loop = asyncio.get_running_loop()
+    try:
+        listener = await loop.create_server(
+            factory, host, port, reuse_port=reuse_port or None, backlog=BACKLOG
+        )
+    except OSError as exc:
         await runner.cleanup()
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise VodpipeError(f"cannot listen on {host}:{port}: {reason}") from None
+    return OriginServer(listener, runner, connections)
 
 
 def log_audit_to_stderr() -> None:
