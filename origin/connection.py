@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 from typing import TYPE_CHECKING, cast
 
 from origin.fast import head_end
 from origin.http1 import INCOMPLETE, NOT_PLAIN, read_request
+from storage.base import STREAM_CHUNK
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from origin.http1 import PlainRequest
 
 READ_AHEAD = 64 << 10  # bytes of unanswered requests held before reading pauses
+NO_SENDFILE = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSOCK})
 
 
 class Connections:
@@ -86,6 +89,7 @@ class FastConnection(asyncio.Protocol):
         self._socket = -1
         self._watch = -1  # a duplicate of the socket's descriptor, for the selector
         self._watching = False
+        self._copy = False  # sendfile refused: the file is copied through the transport
         # The file being sent: the file, the next offset, the bytes left, what to record at the end
         self._file: FileIO | None = None
         self._offset = 0
@@ -130,7 +134,10 @@ class FastConnection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._writing_paused = False
-        self._serve()
+        if self._file is not None:
+            self._writable()  # a file being copied goes on
+        else:
+            self._serve()
 
     # shutdown
 
@@ -227,7 +234,9 @@ class FastConnection(asyncio.Protocol):
             self._wait_writable()
             return
         try:
-            while self._left:
+            if self._copy:
+                self._copy_file(transport, file)
+            while self._left and not self._copy:
                 sent = os.sendfile(self._socket, file.fileno(), self._offset, self._left)
                 if sent == 0:
                     raise ConnectionError("the file ended early")
@@ -236,15 +245,32 @@ class FastConnection(asyncio.Protocol):
         except BlockingIOError:
             self._wait_writable()
             return
-        except OSError:  # the client went away, or the file shrank: nothing more can be sent
-            self._stop_file()
+        except OSError as exc:
+            if exc.errno in NO_SENDFILE and not self._copy:
+                self._copy = True  # a file system (or socket) without sendfile: copy it instead
+                self._send_file()
+                return
+            self._stop_file()  # the client went away, or the file shrank: nothing more can be sent
             transport.abort()
+            return
+        if self._left:  # copying, and the transport asked for a pause: resume_writing goes on
             return
         sending = self._sending
         self._stop_file()
         self._busy = False
         if sending is not None:
             self._responded(sending[1], sending[0], sending[2])
+
+    def _copy_file(self, transport: asyncio.Transport, file: FileIO) -> None:
+        """Write the file through the transport a chunk at a time, until it asks for a pause."""
+        file.seek(self._offset)
+        while self._left and not self._writing_paused:
+            chunk = file.read(min(self._left, STREAM_CHUNK))
+            if not chunk:
+                raise ConnectionError("the file ended early")
+            transport.write(chunk)
+            self._offset += len(chunk)
+            self._left -= len(chunk)
 
     def _writable(self) -> None:
         self._send_file()

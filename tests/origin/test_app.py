@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from origin.app import make_app
 from origin.cache_policy import CachePolicy
 from storage.local import LocalStore
+from tests.origin.served import PATHS, serve
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -57,10 +58,11 @@ def store(tmp_path: Path) -> SpyStore:
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 
 
-@pytest.fixture
-async def client(store: SpyStore, aiohttp_client: Any) -> TestClient[Any, Any]:
-    result: TestClient[Any, Any] = await aiohttp_client(make_app(store, CachePolicy()))
-    return result
+@pytest.fixture(params=PATHS)
+async def client(
+    store: SpyStore, aiohttp_client: Any, request: pytest.FixtureRequest
+) -> TestClient[Any, Any]:
+    return await serve(aiohttp_client, make_app(store, CachePolicy()), request.param)
 
 
 async def test_segment_is_served_whole_with_immutable_caching(client: TestClient[Any, Any]) -> None:

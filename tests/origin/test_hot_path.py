@@ -15,6 +15,7 @@ import pytest
 from origin.app import make_app
 from origin.cache_policy import CachePolicy
 from storage.local import LocalStore
+from tests.origin.served import PATHS, serve
 from tests.origin.test_app import raw_request, traversal_paths
 
 if TYPE_CHECKING:
@@ -54,10 +55,11 @@ def store(tmp_path: Path) -> CountingStore:
     return s
 
 
-@pytest.fixture
-async def client(store: CountingStore, aiohttp_client: Any) -> TestClient[Any, Any]:
-    result: TestClient[Any, Any] = await aiohttp_client(make_app(store, CachePolicy()))
-    return result
+@pytest.fixture(params=PATHS)
+async def client(
+    store: CountingStore, aiohttp_client: Any, request: pytest.FixtureRequest
+) -> TestClient[Any, Any]:
+    return await serve(aiohttp_client, make_app(store, CachePolicy()), request.param)
 
 
 @pytest.mark.parametrize("path", ["master.m3u8", "video/720p/init.mp4", "video/720p/seg-00001.m4s"])

@@ -16,6 +16,7 @@ from origin.app import make_app
 from origin.cache_policy import CachePolicy
 from origin.signed import UrlSigning
 from origin.signing import sign
+from tests.origin.served import PATHS, serve
 from tests.origin.test_app import SpyStore
 
 if TYPE_CHECKING:
@@ -92,11 +93,12 @@ def store(tmp_path: Path) -> SpyStore:
 Client = Any  # TestClient[Request, Application]
 
 
-@pytest.fixture
-async def client(store: SpyStore, aiohttp_client: Any) -> TestClient[Any, Any]:
+@pytest.fixture(params=PATHS)
+async def client(
+    store: SpyStore, aiohttp_client: Any, request: pytest.FixtureRequest
+) -> TestClient[Any, Any]:
     signing = UrlSigning(KEY, AccessPolicies(store), clock=lambda: NOW)
-    result: TestClient[Any, Any] = await aiohttp_client(make_app(store, CachePolicy(), signing=signing))
-    return result
+    return await serve(aiohttp_client, make_app(store, CachePolicy(), signing=signing), request.param)
 
 
 GRANT = sign(KEY, "/media/secret/", int(NOW) + 600)
