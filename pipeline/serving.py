@@ -81,7 +81,13 @@ class OriginServer:
         await self.runner.cleanup()  # aiohttp's connections, including those handed to it
 
 
-async def start_server(app: web.Application, host: str, port: int, reuse_port: bool = False) -> OriginServer:
+async def start_server(
+    app: web.Application,
+    host: str,
+    port: int,
+    reuse_port: bool = False,
+    keepalive: float = KEEPALIVE_TIMEOUT,
+) -> OriginServer:
     """Listen on ``host:port`` (0: a free port) with the app behind the fast path, when it serves
     media (``origin.connection``); aiohttp serves everything the fast path does not answer.
 
@@ -91,7 +97,7 @@ async def start_server(app: web.Application, host: str, port: int, reuse_port: b
         app,
         shutdown_timeout=SHUTDOWN_GRACE,
         access_log_class=OriginAccessLogger,
-        keepalive_timeout=KEEPALIVE_TIMEOUT,
+        keepalive_timeout=keepalive,
     )
     await runner.setup()
     general = runner.server
@@ -100,7 +106,7 @@ async def start_server(app: web.Application, host: str, port: int, reuse_port: b
     connections = Connections() if fast is not None else None
     factory: Callable[[], asyncio.Protocol] = general
     if fast is not None and connections is not None:
-        factory = partial(FastConnection, fast, general, connections, KEEPALIVE_TIMEOUT)
+        factory = partial(FastConnection, fast, general, connections, keepalive)
     loop = asyncio.get_running_loop()
     try:
         listener = await loop.create_server(

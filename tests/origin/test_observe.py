@@ -23,6 +23,7 @@ from origin.media import SOURCE_KEY
 from origin.metrics import LATENCY_BUCKETS, OriginMetrics
 from origin.observe import Observer, OriginAccessLogger, kind_of
 from storage.local import LocalStore
+from tests.origin.served import PATHS, ServedApp
 from vodpipe.errors import StoreUnavailableError
 
 if TYPE_CHECKING:
@@ -63,10 +64,10 @@ def store(tmp_path: Path) -> GatedStore:
     return s
 
 
-async def observed(aiohttp_client: Any, app: web.Application) -> TestClient[Any, Any]:
+async def observed(aiohttp_client: Any, app: web.Application, path: str = "aiohttp") -> TestClient[Any, Any]:
     # As `vodpipe serve` runs it: the access-logger hook sees every response once it is sent.
     # (TestServer takes runner arguments in start_server only, not in its constructor.)
-    server = TestServer(app)
+    server = TestServer(app) if path == "aiohttp" else ServedApp(app)
     await server.start_server(access_log_class=OriginAccessLogger)
     client: TestClient[Any, Any] = await aiohttp_client(server)
     return client
@@ -92,9 +93,10 @@ def count(found: Samples, name: str, **labels: str) -> float:
     return found.get((f"vodpipe_origin_{name}", tuple(sorted(labels.items()))), 0.0)
 
 
-async def test_metrics_count_a_known_request_mix(store: GatedStore, aiohttp_client: Any) -> None:
+@pytest.mark.parametrize("path", PATHS)
+async def test_metrics_count_a_known_request_mix(store: GatedStore, aiohttp_client: Any, path: str) -> None:
     app = make_app(store, CachePolicy(), observer=Observer(OriginMetrics()))
-    client = await observed(aiohttp_client, app)
+    client = await observed(aiohttp_client, app, path)
     sent: dict[str, int] = {"manifest": 0, "segment": 0, "other": 0}
     etag = ""
     for _ in range(3):
