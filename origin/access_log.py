@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 from origin.cmcd import CmcdError, from_request
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from aiohttp import web
 
     from origin.trace import Trace
@@ -67,12 +69,41 @@ def timestamp(now: float) -> str:
 def access_record(
     request: web.BaseRequest, status: int, sent: int, seconds: float, kind: str, trace: Trace | None
 ) -> dict[str, Any]:
-    """The fields of one line (pure: everything comes from the request and its outcome)."""
-    headers = request.headers
+    """The fields of one line for a request aiohttp served."""
+    return record_of(
+        request.method,
+        request.path,
+        request.query,
+        request.headers,
+        request.remote,
+        status,
+        sent,
+        seconds,
+        kind,
+        trace,
+    )
+
+
+def record_of(
+    method: str,
+    path: str,
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+    client: str | None,
+    status: int,
+    sent: int,
+    seconds: float,
+    kind: str,
+    trace: Trace | None,
+) -> dict[str, Any]:
+    """The fields of one line (pure: everything comes from the request and its outcome).
+
+    ``path`` is the decoded path without its query; ``query`` the decoded query arguments.
+    """
     record: dict[str, Any] = {
         "time": timestamp(time.time()),
-        "method": request.method,
-        "path": request.path,
+        "method": method,
+        "path": path,
         "status": status,
         "bytes": sent,
         "ms": round(seconds * 1000, 3),
@@ -80,12 +111,12 @@ def access_record(
         "cache": trace.cache if trace is not None else None,
         "range": headers.get("Range"),
         "ua": headers.get("User-Agent"),
-        "client": request.remote,
+        "client": client,
     }
     if trace is not None and trace.coalesced:
         record["coalesced"] = True
     try:
-        cmcd = from_request(request.query, headers)
+        cmcd = from_request(query, headers)
     except CmcdError as exc:  # a player's bad data never fails its request: logged as invalid
         record["cmcd_invalid"] = exc.message
     else:

@@ -87,6 +87,7 @@ class FastConnection(asyncio.Protocol):
         self._idle: asyncio.TimerHandle | None = None
         self._load: asyncio.Task[None] | None = None
         self._socket = -1
+        self._client: str | None = None  # the peer's address, for the access log
         self._watch = -1  # a duplicate of the socket's descriptor, for the selector
         self._watching = False
         self._copy = False  # sendfile refused: the file is copied through the transport
@@ -94,13 +95,15 @@ class FastConnection(asyncio.Protocol):
         self._file: FileIO | None = None
         self._offset = 0
         self._left = 0
-        self._sending: tuple[Answer, str, float] | None = None
+        self._sending: tuple[Answer, PlainRequest, float] | None = None
 
     # asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast("asyncio.Transport", transport)
         self._socket = transport.get_extra_info("socket").fileno()
+        peer = transport.get_extra_info("peername")
+        self._client = peer[0] if isinstance(peer, tuple) else None
         self._last = self._loop.time()
         self._idle = self._loop.call_at(self._last + self._keepalive, self._check_idle)
         self._connections.add(self)
@@ -199,7 +202,7 @@ class FastConnection(asyncio.Protocol):
         if request.method == "HEAD" or answer.body is not None:
             self._buffer = self._buffer[request.size :]
             transport.write(head if request.method == "HEAD" or answer.body is None else head + answer.body)
-            self._responded(request.method, answer, started, request.close)
+            self._responded(request, answer, started)
             return True
         assert answer.path is not None
         try:
@@ -212,15 +215,15 @@ class FastConnection(asyncio.Protocol):
         transport.write(head)
         self._busy = True
         self._file, self._offset, self._left = file, 0, answer.size
-        self._sending = (answer, request.method, started)
+        self._sending = (answer, request, started)
         self._no_more = self._no_more or request.close
         self._send_file()
         return True
 
-    def _responded(self, method: str, answer: Answer, started: float, close: bool = False) -> None:
+    def _responded(self, request: PlainRequest, answer: Answer, started: float) -> None:
         self._last = self._loop.time()
-        self._fast.record(answer, method, self._last - started)
-        self._no_more = self._no_more or close
+        self._fast.record(answer, request, self._last - started, self._client)
+        self._no_more = self._no_more or request.close
 
     # sendfile
 

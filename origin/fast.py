@@ -18,9 +18,13 @@ import time
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, unquote
 
 from aiohttp.http import SERVER_SOFTWARE
+from multidict import MultiDict
 
+from origin.access_log import record_of
+from origin.http1 import fields
 from origin.kinds import classify
 from origin.media import SOURCE_KEY, coding_for
 from origin.negotiation import IDENTITY
@@ -34,6 +38,7 @@ if TYPE_CHECKING:
 
     from aiohttp import web
 
+    from origin.access_log import AccessLog
     from origin.hot import HotEntry
     from origin.http1 import PlainRequest
     from origin.metrics import OriginMetrics
@@ -76,23 +81,27 @@ class FastPath:
     """The app's state the fast path reads: the object source, signed URLs, metrics."""
 
     def __init__(
-        self, source: ObjectSource, signing: UrlSigning | None, metrics: OriginMetrics | None
+        self,
+        source: ObjectSource,
+        signing: UrlSigning | None,
+        metrics: OriginMetrics | None,
+        access_log: AccessLog | None = None,
     ) -> None:
         self.source = source
         self.signing = signing
         self.metrics = metrics
+        self.access_log = access_log
 
     @classmethod
     def of(cls, app: web.Application) -> FastPath | None:
-        """The fast path of an origin app; None for an app that serves no media, or one that
-        writes an access log (whose lines are made from aiohttp's request)."""
+        """The fast path of an origin app; None for an app that serves no media."""
         source = app.get(SOURCE_KEY)
         if source is None:
             return None
         observer = app.get(OBSERVER_KEY)
-        if observer is not None and observer.access_log is not None:
-            return None
-        return cls(source, app.get(SIGNING_KEY), observer.metrics if observer is not None else None)
+        if observer is None:
+            return cls(source, app.get(SIGNING_KEY), None)
+        return cls(source, app.get(SIGNING_KEY), observer.metrics, observer.access_log)
 
     def hit(self, request: PlainRequest) -> Answer | None:
         """The answer from memory, with no await; None: ``load`` must look further."""
@@ -136,8 +145,24 @@ class FastPath:
         size = len(rep.body) if rep.body is not None else entry.size
         return Answer(rep.wire, rep.body, entry.path, size, entry.key, kind_label(entry.kind), trace)
 
-    def record(self, answer: Answer, method: str, seconds: float) -> None:
-        """Count a response once its last byte is with the kernel (as the access-logger hook does)."""
+    def record(self, answer: Answer, request: PlainRequest, seconds: float, client: str | None) -> None:
+        """Count and log a response once its last byte is with the kernel (as the access-logger
+        hook does for aiohttp's)."""
+        sent = 0 if request.method == "HEAD" else answer.size
         if self.metrics is not None:
-            sent = 0 if method == "HEAD" else answer.size
             self.metrics.record(200, answer.kind, sent, seconds, answer.trace)
+        if self.access_log is not None:
+            path, _, query = request.target.partition("?")
+            line = record_of(
+                request.method,
+                unquote(path),
+                MultiDict(parse_qsl(query, keep_blank_values=True)),
+                fields(request.head),
+                client,
+                200,
+                sent,
+                seconds,
+                answer.kind,
+                answer.trace,
+            )
+            self.access_log.write(line)

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
 
+from multidict import CIMultiDict
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -53,6 +55,17 @@ class PlainRequest:
     accept_encoding: str | None  # every Accept-Encoding line, joined as one list (RFC 9110 §5.3)
     close: bool  # Connection: close (RFC 9112 §9.6): answer, then close
     size: int  # bytes of the head, its final empty line included
+    head: bytes  # the request line and field lines, for ``fields`` when a log line needs them
+
+
+def fields(head: bytes) -> CIMultiDict[str]:
+    """The field lines of a plain request's head, by case-insensitive name, in order."""
+    found: CIMultiDict[str] = CIMultiDict()
+    for line in head.split(b"\r\n")[1:]:
+        field = _FIELD.fullmatch(line)
+        if field is not None:  # always, for a head read_request took
+            found.add(field.group(1).decode("ascii"), field.group(2).decode("latin-1"))
+    return found
 
 
 def read_request(buffer: bytes) -> PlainRequest | Literal["incomplete", "not plain"]:
@@ -92,6 +105,7 @@ def read_request(buffer: bytes) -> PlainRequest | Literal["incomplete", "not pla
         b", ".join(accept).decode("latin-1") if accept else None,
         close,
         end + 4,
+        buffer[:end],
     )
 
 

@@ -14,11 +14,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from origin.access_log import AccessLog
 from origin.app import make_app
 from origin.cache_policy import CachePolicy
-from origin.fast import FastPath
-from origin.observe import Observer
 from pipeline.serving import OriginServer, start_server
 from storage.local import LocalStore
 
@@ -294,13 +291,3 @@ async def test_an_idle_connection_is_closed_after_the_keepalive_timeout(store: C
         writer.close()
     finally:
         await origin.close()
-
-
-def test_with_an_access_log_aiohttp_serves_every_request(store: CountingStore, tmp_path: Path) -> None:
-    """Access-log lines are made from aiohttp's request (CMCD, client, user agent)."""
-    log = AccessLog(str(tmp_path / "access.log"))
-    try:
-        assert FastPath.of(make_app(store, CachePolicy(), observer=Observer(access_log=log))) is None
-        assert FastPath.of(make_app(store, CachePolicy(), observer=Observer())) is not None
-    finally:
-        log.close()

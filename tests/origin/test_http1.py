@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from origin.http1 import HEAD_MAX, INCOMPLETE, NOT_PLAIN, PlainRequest, read_request, response_head
+from origin.http1 import HEAD_MAX, INCOMPLETE, NOT_PLAIN, PlainRequest, fields, read_request, response_head
 
 HOST = b"Host: origin\r\n"
 
 
 def test_a_plain_get_is_read_with_its_size() -> None:
     raw = b"GET /media/t/v1/master.m3u8?CMCD=sid%3D%22a%22 HTTP/1.1\r\n" + HOST + b"\r\nGET /next"
+    size = raw.index(b"GET /next")
     assert read_request(raw) == PlainRequest(
-        "GET", "/media/t/v1/master.m3u8?CMCD=sid%3D%22a%22", None, False, raw.index(b"GET /next")
+        "GET", "/media/t/v1/master.m3u8?CMCD=sid%3D%22a%22", None, False, size, raw[: size - 4]
     )
 
 
@@ -22,7 +23,16 @@ def test_accept_encoding_lines_are_one_list_and_connection_close_is_seen() -> No
         b"User-Agent: player/1.0 (X11; Linux)\r\naccept-encoding:\tbr;q=1.0\r\n"
         b"Connection: keep-alive, Close\r\n\r\n"
     )
-    assert read_request(raw) == PlainRequest("HEAD", "/media/t/v1/a.mpd", "gzip, br;q=1.0", True, len(raw))
+    request = read_request(raw)
+    assert request == PlainRequest("HEAD", "/media/t/v1/a.mpd", "gzip, br;q=1.0", True, len(raw), raw[:-4])
+    assert list(fields(request.head).items()) == [
+        ("host", "origin"),
+        ("Accept-Encoding", "gzip"),
+        ("User-Agent", "player/1.0 (X11; Linux)"),
+        ("accept-encoding", "br;q=1.0"),
+        ("Connection", "keep-alive, Close"),
+    ]
+    assert fields(request.head).getall("ACCEPT-ENCODING") == ["gzip", "br;q=1.0"]
 
 
 @pytest.mark.parametrize(

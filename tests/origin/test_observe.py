@@ -200,12 +200,13 @@ async def test_metrics_off_has_no_route(store: GatedStore, aiohttp_client: Any) 
     assert (await client.get(f"{BASE}/master.m3u8")).status == 200
 
 
+@pytest.mark.parametrize("served", PATHS)
 async def test_access_log_lines_are_json_with_cmcd(
-    store: GatedStore, aiohttp_client: Any, tmp_path: Path
+    store: GatedStore, aiohttp_client: Any, tmp_path: Path, served: str
 ) -> None:
     path = tmp_path / "access.log"
     app = make_app(store, CachePolicy(), observer=Observer(access_log=AccessLog(str(path))))
-    client = await observed(aiohttp_client, app)
+    client = await observed(aiohttp_client, app, served)
     sid = "6e2fb550-c457-11e9-bb97-0800200c9a66"
     cmcd = f'bl=21300,br=3200,mtp=25400,ot=v,sf=h,sid="{sid}",st=v,su,d=4004,rtp=15000'
     response = await client.get(
