@@ -12,13 +12,15 @@ the supervisor sets the variable before the workers fork and import it.
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import tempfile
 from bisect import bisect_left
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from prometheus_client import Counter, Histogram
 
     from origin.trace import Trace
@@ -174,3 +176,30 @@ def worker_exited(multiprocess_dir: Path, pid: int) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(pid, str(multiprocess_dir))  # type: ignore[no-untyped-call]
+
+
+FOLDER_PREFIX = "vodpipe-metrics-"
+
+
+def metrics_folder(parent: Path | None = None) -> Path:
+    """A fresh private folder (mode 0700) for one supervisor's workers, named after its pid.
+
+    Folders left by supervisors that are gone (SIGKILLed, so their own cleanup never ran) are
+    removed first: only this user's, and only where the pid in the name no longer runs.
+    """
+    parent = Path(tempfile.gettempdir()) if parent is None else parent
+    for folder in parent.glob(f"{FOLDER_PREFIX}*-*"):
+        pid = folder.name[len(FOLDER_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and folder.is_dir() and folder.stat().st_uid == os.getuid() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=parent))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True

@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,7 +25,7 @@ from origin.access_log import AccessLog
 from origin.app import make_app
 from origin.cache_policy import CachePolicy
 from origin.disk_cache import DiskCache
-from origin.metrics import OriginMetrics, worker_exited
+from origin.metrics import OriginMetrics, metrics_folder, worker_exited
 from origin.observe import Observer
 from origin.play import PlayerAssets
 from origin.signed import UrlSigning
@@ -211,7 +210,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     # Every worker's metrics go to one fresh private folder (mkdtemp: mode 0700), summed by any
     # worker's /metrics. prometheus_client reads the variable when a worker imports it, after fork.
-    metrics_dir = Path(tempfile.mkdtemp(prefix="vodpipe-metrics-"))
+    metrics_dir = metrics_folder()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
 
     def worker(bound: int, ready: Callable[[], None]) -> None:

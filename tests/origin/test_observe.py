@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import select
+import stat
+import subprocess
+import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +24,7 @@ from origin.app import make_app
 from origin.cache_policy import CachePolicy
 from origin.disk_cache import DiskCache
 from origin.media import SOURCE_KEY
-from origin.metrics import LATENCY_BUCKETS, OriginMetrics
+from origin.metrics import LATENCY_BUCKETS, OriginMetrics, metrics_folder
 from origin.observe import Observer, OriginAccessLogger, kind_of
 from storage.local import LocalStore
 from tests.origin.served import PATHS, ServedApp
@@ -331,3 +335,20 @@ async def test_disk_cache_hits_and_misses_are_counted_and_logged(tmp_path: Path,
     await client.close()
     caches = [json.loads(line)["cache"] for line in path.read_text().splitlines()]
     assert caches == ["miss", "disk", "disk", None]  # the last line: the scrape
+
+
+def test_a_supervisor_sweeps_the_metrics_folders_of_supervisors_that_are_gone(tmp_path: Path) -> None:
+    """A SIGKILLed supervisor never removes its folder; the next one removes it, and only it."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # its pid no longer runs
+    stale = tmp_path / f"vodpipe-metrics-{gone.pid}-abc"
+    stale.mkdir()
+    (stale / "counter_1.db").write_bytes(b"x")
+    alive = tmp_path / f"vodpipe-metrics-{os.getppid()}-def"  # a supervisor still running
+    alive.mkdir()
+    other = tmp_path / "vodpipe-metrics-notapid-ghi"
+    other.mkdir()
+    fresh = metrics_folder(tmp_path)
+    assert fresh.name.startswith(f"vodpipe-metrics-{os.getpid()}-")
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
+    assert {p.name for p in tmp_path.iterdir()} == {fresh.name, alive.name, other.name}
