@@ -19,6 +19,7 @@ from ingest.uploads import Uploads
 from ingest.validate import MasterLimits
 from pipeline.bars import stage_lines, transfer_line
 from pipeline.serving import run_until_signalled
+from pipeline.status_view import status_lines
 from pipeline.store import make_store
 from pipeline.upload_client import TusClient, UploadState, upload
 from vodpipe.errors import ConfigError, VodpipeError
@@ -173,7 +174,11 @@ def watch(fetch: Callable[[], dict[str, Any]], out: TextIO, interval: float = 1.
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     fetch = _fetch_view(settings, args)
     if not args.watch:
-        print(json.dumps(fetch(), indent=2, sort_keys=True))
+        view = fetch()
+        if args.json:
+            print(json.dumps(view, indent=2, sort_keys=True))
+        else:
+            print("\n".join(status_lines(view)))
         return 0
     view = watch(fetch, sys.stdout, args.interval)
     return 0 if view.get("status") == "published" else 1
@@ -193,8 +198,9 @@ def add_api_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument("--chunk-size", type=int, default=8 << 20, help="bytes per PATCH (default 8 MiB)")
     p.set_defaults(func=cmd_upload)
 
-    p = sub.add_parser("status", help="print a title's record, or --watch its job's progress")
+    p = sub.add_parser("status", help="show a title: renditions, quality, reports; or --watch its job")
     p.add_argument("title")
+    p.add_argument("--json", action="store_true", help="print the whole title record as JSON")
     p.add_argument("--watch", action="store_true", help="live progress bars until published or failed")
     p.add_argument("--api", help="ask this API instead of reading the catalog")
     p.add_argument("--key", help="API key for --api (default: VODPIPE_API_KEY)")

@@ -114,7 +114,15 @@ def test_every_rung_measures_near_its_hull_point(run: PerTitleRun, title: str) -
 
 
 def test_status_shows_the_quality_report(run: PerTitleRun) -> None:
-    result = run_cli("status", "whole", env=run.env)
+    table = run_cli("status", "whole", env=run.env)
+    assert table.returncode == 0, table.stderr
+    rows = {line.split()[0]: line.split() for line in table.stdout.splitlines() if line}
+    assert rows["rendition"][-4:] == ["VMAF", "p5", "min", "PSNR-Y"]
+    video = [r for r in rows.values() if r[1].startswith("avc1.")]
+    assert video
+    assert all(0 < float(r[-4]) <= 100 for r in video)  # every video rung shows its VMAF
+    assert rows["ladder"][1] == "per-title:"
+    result = run_cli("status", "whole", "--json", env=run.env)
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout)
     assert shown["quality"]["rungs"][0]["vmaf"]["mean"] > 0

@@ -71,7 +71,7 @@ def test_the_title_lives_in_s3_only(s3_title: S3Title) -> None:
     assert f"media/s3film/{version}/manifest.mpd" in keys
     assert any(k.startswith("masters/s3film/") for k in keys)
     assert not s3_title.data_dir.exists()  # nothing fell back to the local folder
-    status = run_cli("status", "s3film", env=s3_title.env)
+    status = run_cli("status", "s3film", "--json", env=s3_title.env)
     assert status.returncode == 0, status.stderr
     record = json.loads(status.stdout)
     assert (record["status"], record["published_version"]) == ("published", version)
