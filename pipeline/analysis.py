@@ -19,7 +19,7 @@ from encoder.encode import video_renditions
 from encoder.ffmpeg_args import VIDEO_TIMESCALE, gop_frames
 from encoder.per_title import PerTitlePlan, crf_of, plan_per_title
 from encoder.plots import hull_svg, quality_svg
-from encoder.quality import QualityJob, QualitySummary, host_threads, measure_quality
+from encoder.quality import QualityJob, QualitySummary, host_threads, measure_quality, wants_phone_model
 from encoder.trials import bitstream_bits, scoring_size
 from ingest.probe import MasterInfo
 from packager.segmenter import plan_cuts
@@ -91,6 +91,8 @@ def _summary(summary: QualitySummary) -> dict[str, Any]:
     data = {"frames": summary.frames, "vmaf": asdict(summary.vmaf), "psnr_y": asdict(summary.psnr_y)}
     if summary.ssim is not None:
         data["ssim"] = asdict(summary.ssim)
+    if summary.vmaf_phone is not None:
+        data["vmaf_phone"] = asdict(summary.vmaf_phone)
     return {k: _rounded(v) for k, v in data.items()}
 
 
@@ -130,6 +132,7 @@ def measure_title_quality(ctx: JobContext, title: str, version: str) -> dict[str
                     rendition.path, master, width, height, scratch / f"vmaf-{rung.name}.json",
                     n_subsample=settings.quality_subsample, threads=ctx.ffmpeg_threads or host_threads(),
                     ssim=settings.quality_ssim,
+                    phone_model=settings.quality_phone and wants_phone_model(rung.height),
                 )  # fmt: skip
                 measured = measure_quality(
                     ctx.runner, ctx.settings.ffmpeg_exe(), quality, duration=info.duration,

@@ -234,6 +234,9 @@ class Settings:
     )
     quality_subsample: int = _setting(5, _positive, "Quality report: score every Nth frame.")
     quality_ssim: bool = _setting(False, _flag, "1: the quality report includes SSIM (about 4x slower).")
+    quality_phone: bool = _setting(
+        False, _flag, "1: the quality report also scores rungs up to 360p with VMAF's phone model."
+    )
     segment_seconds: Fraction = _setting(Fraction(4), _fraction, "Target segment duration, seconds.")
     start_bitrate: int = _setting(
         2_000_000, _bitrate, "HLS: list first (players start there) the variant nearest this b/s."

@@ -2,8 +2,8 @@
 
 The head says where the title stands and what its master is; the table has one row per
 rendition, with what the packager measured (average and peak bit rate) and, where the quality
-stage ran, what the viewer gets (VMAF mean, 5th percentile and minimum, PSNR-Y); the reports'
-keys close it.
+stage ran, what the viewer gets (VMAF mean, 5th percentile and minimum, PSNR-Y, and the phone
+model's mean where it was asked for); the reports' keys close it.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ def status_lines(view: dict[str, Any]) -> list[str]:
         lines.append(f"progress    {stages}")
     rows = _rows(view)
     if rows:
+        phone = any(len(row) > len(COLUMNS) for row in rows)  # VODPIPE_QUALITY_PHONE=1
         lines.append("")
-        lines.extend(_table([COLUMNS, *rows]))
+        lines.extend(_table([COLUMNS + (("phone",) if phone else ()), *rows]))
     reports = _reports(view)
     if reports:
         lines.append("")
@@ -86,6 +87,8 @@ def _rows(view: dict[str, Any]) -> list[tuple[str, ...]]:
                 f"{vmaf['minimum']:.1f}",
                 f"{measured['psnr_y']['mean']:.1f}",
             )
+        if measured is not None and "vmaf_phone" in measured:
+            scores += (f"{measured['vmaf_phone']['mean']:.1f}",)
         rows.append(
             (
                 rendition["id"],
@@ -100,7 +103,10 @@ def _rows(view: dict[str, Any]) -> list[tuple[str, ...]]:
 
 
 def _table(rows: list[tuple[str, ...]]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    """Columns padded to their widest cell; a row may stop short (audio: no scores)."""
+    count = max(len(row) for row in rows)
+    rows = [row + ("",) * (count - len(row)) for row in rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(count)]
     return [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
     ]

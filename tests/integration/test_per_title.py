@@ -61,7 +61,8 @@ def run(
     env = vodpipe_env(root)
     versions = {}
     chunked = {"VODPIPE_ENCODE_WORKERS": "2", "VODPIPE_CHUNK_SECONDS": "2"}
-    for title, path, extra in (("whole", master, {}), ("chunked", master, chunked), ("slide", slide, {})):
+    phone = {"VODPIPE_QUALITY_PHONE": "1"}
+    for title, path, extra in (("whole", master, phone), ("chunked", master, chunked), ("slide", slide, {})):
         result = run_cli("ingest", str(path), "--title", title, "--ladder", "per-title", env=env | extra)
         assert result.returncode == 0, result.stderr
         found = re.search(rf"/media/{title}/(v\w+)/master.m3u8", result.stdout)
@@ -113,14 +114,30 @@ def test_every_rung_measures_near_its_hull_point(run: PerTitleRun, title: str) -
     assert set(frames) == set(quality)
 
 
+def test_small_rungs_are_also_scored_with_the_phone_model_when_asked(run: PerTitleRun) -> None:
+    """VODPIPE_QUALITY_PHONE=1 (the "whole" title): rungs up to 360p get vmaf_phone, which rates
+    the same pictures higher (seen on a phone, artefacts are smaller); larger rungs do not."""
+    heights = {r["name"]: r["height"] for r in _record(run.data, "whole")["ladder"]}
+    rungs = _record(run.data, "whole")["quality"]["rungs"]
+    assert any(heights[r["id"]] <= 360 for r in rungs)
+    for rung in rungs:
+        if heights[rung["id"]] <= 360:
+            assert rung["vmaf_phone"]["mean"] >= rung["vmaf"]["mean"], rung
+            assert len(rung["segments"]) == 2
+            assert all("vmaf_phone" in s for s in rung["segments"])
+        else:
+            assert "vmaf_phone" not in rung
+    assert all("vmaf_phone" not in r for r in _record(run.data, "chunked")["quality"]["rungs"])
+
+
 def test_status_shows_the_quality_report(run: PerTitleRun) -> None:
     table = run_cli("status", "whole", env=run.env)
     assert table.returncode == 0, table.stderr
     rows = {line.split()[0]: line.split() for line in table.stdout.splitlines() if line}
-    assert rows["rendition"][-4:] == ["VMAF", "p5", "min", "PSNR-Y"]
+    assert rows["rendition"][-5:] == ["VMAF", "p5", "min", "PSNR-Y", "phone"]  # phone: asked for
     video = [r for r in rows.values() if r[1].startswith("avc1.")]
     assert video
-    assert all(0 < float(r[-4]) <= 100 for r in video)  # every video rung shows its VMAF
+    assert all(0 < float(r[5]) <= 100 for r in video)  # every video rung shows its VMAF
     assert rows["ladder"][1] == "per-title:"
     result = run_cli("status", "whole", "--json", env=run.env)
     assert result.returncode == 0, result.stderr

@@ -91,3 +91,18 @@ def test_a_failed_title_says_why_and_how_far_it_got() -> None:
         "error       master has no video stream (streams: audio aac)",
         "progress    probe 100%, encode 0%",
     ]
+
+
+def test_phone_scores_get_a_column_of_their_own() -> None:
+    view = {**VIEW, "quality": {"rungs": [
+        {"id": "1080p-4200k", "vmaf": _scores(95.04, 91.26, 88.0), "psnr_y": _scores(44.44, 40, 39)},
+        {"id": "360p-400k", "vmaf": _scores(61.0, 52.55, 40.04), "psnr_y": _scores(33.0, 30, 29),
+         "vmaf_phone": _scores(74.96, 66.0, 55.0)},
+    ]}}  # fmt: skip
+    table = status_lines(view)[5:9]
+    assert table == [
+        "rendition    codec        size       avg kb/s  peak kb/s  VMAF  p5    min   PSNR-Y  phone",
+        "1080p-4200k  avc1.640028  1920x1080  4210      5002       95.0  91.3  88.0  44.4",
+        "360p-400k    avc1.64001e  640x360    399       450        61.0  52.5  40.0  33.0    75.0",
+        "en           mp4a.40.2    audio      128       130",
+    ]
