@@ -20,6 +20,7 @@ from ingest.validate import MasterLimits
 from pipeline.bars import stage_lines, transfer_line
 from pipeline.serving import run_until_signalled
 from pipeline.store import make_store
+from pipeline.title_options import SettingsOptions
 from pipeline.upload_client import TusClient, UploadState, upload
 from vodpipe.errors import ConfigError, VodpipeError
 
@@ -73,6 +74,7 @@ async def _serve_api(settings: Settings, host: str, port: int) -> None:
         origin_url=settings.base_url(),
         max_size=settings.upload_max_size,
         uploads=Uploads(store, settings.scratch_dir),
+        options=SettingsOptions(settings, store),
     )
 
     teams = ", ".join(settings.api_keys.teams)
