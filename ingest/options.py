@@ -45,6 +45,17 @@ class TitleOptions:
             "codecs": list(self.video_codecs) if self.video_codecs is not None else None,
         }
 
+    def to_metadata(self) -> dict[str, str]:
+        """The tus ``Upload-Metadata`` spelling (``options_from_metadata`` reads it): only the
+        options chosen, as text."""
+        chosen = {
+            "encryption": None if self.encryption == "none" else self.encryption,
+            "signed_urls": None if self.signed_urls is None else str(self.signed_urls).lower(),
+            "ladder": self.ladder_mode,
+            "codecs": ",".join(self.video_codecs) if self.video_codecs is not None else None,
+        }
+        return {key: value for key, value in chosen.items() if value is not None}
+
 
 def _allowed(values: tuple[str, ...]) -> str:
     return ", ".join(f'"{v}"' for v in values)

@@ -39,6 +39,20 @@ def test_metadata_carries_the_same_options_as_text() -> None:
     assert options_from_metadata(metadata) == TitleOptions("cenc", False, "fixed", ("h264", "hevc"))
 
 
+@pytest.mark.parametrize(
+    "options",
+    [
+        TitleOptions(),
+        TitleOptions("cbcs", True, "per-title", ("h264", "hevc")),
+        TitleOptions(signed_urls=False),
+    ],
+    ids=["defaults", "all", "opened"],
+)
+def test_metadata_spelling_reads_back(options: TitleOptions) -> None:
+    assert options_from_metadata(options.to_metadata()) == options
+    assert TitleOptions().to_metadata() == {}  # nothing chosen, nothing sent
+
+
 def test_the_codecs_named_are_the_encoders() -> None:
     assert sorted(CODECS) == sorted(ENCODER_CODECS)
 

@@ -221,3 +221,24 @@ def test_a_title_created_with_cbcs_and_signed_urls_is_published_encrypted_and_si
         assert b"#EXTM3U" in answer.body
     finally:
         origin.stop()
+
+
+def test_upload_options_the_job_would_refuse_are_refused_before_a_byte_is_sent(
+    tmp_path: Path, short_master: Path, cli_env: dict[str, str]
+) -> None:
+    env = {
+        **cli_env,
+        "VODPIPE_API_KEYS": f"studio:{KEY}",
+        "VODPIPE_API_KEY": KEY,
+        "VODPIPE_KEY_ENCRYPTION_KEY": KEK,
+    }
+    env["VODPIPE_UPLOAD_STATE"] = str(tmp_path / "uploads.json")
+    server, api = start_api(env)
+    try:
+        args = ["upload", str(short_master), "--api", api, "--encryption", "cbcs", "--codecs", "h264,av1"]
+        result = run_cli(*args, env=env)
+        assert result.returncode == 1
+        assert "(400): codecs: AV1 cannot be encrypted yet" in result.stderr
+        assert not (tmp_path / "data/uploads").exists()  # no upload was opened
+    finally:
+        server.stop()
