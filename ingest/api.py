@@ -26,12 +26,14 @@ from ingest import tus
 from ingest.auth import ApiKeys, bearer_team
 from ingest.catalog import Catalog, record_key, validate_title
 from ingest.openapi import OPENAPI
+from ingest.options import options_from_json, options_from_metadata
 from ingest.uploads import BodyInterrupted, Uploads, receive, upload_title
 from ingest.views import BUSY, summary_view, title_view
 from vodpipe.errors import (
     ConfigError,
     ConflictError,
     ForbiddenError,
+    InvalidFieldError,
     RequestError,
     TitleNotFoundError,
     TusVersionError,
@@ -42,6 +44,7 @@ from vodpipe.errors import (
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
 
+    from ingest.options import OptionsPolicy, TitleOptions
     from ingest.uploads import UploadInfo
     from ingest.validate import MasterLimits
     from storage.base import ObjectStore
@@ -63,6 +66,7 @@ class ApiConfig:
     origin_url: str  # where players fetch published media
     max_size: int
     uploads: Uploads
+    options: OptionsPolicy  # what of a title's options the deployment honours; signed URLs
 
 
 CONFIG = web.AppKey("api_config", ApiConfig)
@@ -72,13 +76,15 @@ TEAM = web.RequestKey("team", str)  # the team whose key the request carries
 def _problem(
     request: web.Request, exc: VodpipeError | None, status: int, title: str, detail: str
 ) -> web.Response:
-    body = {
+    body: dict[str, object] = {
         "type": exc.problem_type if exc else "about:blank",
         "title": title,
         "status": status,
         "detail": detail,
         "instance": request.path,
     }
+    if isinstance(exc, InvalidFieldError):
+        body["field"] = exc.field  # an extension member (RFC 9457 §3.2): which field to fix
     headers = {}
     if isinstance(exc, UnauthorizedError):
         headers["WWW-Authenticate"] = exc.challenge  # RFC 9110 §11.6.1, RFC 6750 §3
@@ -147,7 +153,8 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 async def create_title(request: web.Request) -> web.Response:
-    """A title and an open tus upload for its master, from JSON: ``{title?, filename, length}``."""
+    """A title and an open tus upload for its master, from JSON: ``{title?, filename, length}``
+    and the title's options (``ingest.options``). Other fields are ignored."""
     try:
         body = await request.json()
     except ValueError:
@@ -155,7 +162,9 @@ async def create_title(request: web.Request) -> web.Response:
     if not isinstance(body, dict):
         raise RequestError("the body must be a JSON object")
     metadata = {k: body[k] for k in ("title", "filename") if isinstance(body.get(k), str)}
-    info = await _open_upload(request, str(body.get("length")) if "length" in body else None, metadata)
+    options = options_from_json(body)
+    length = str(body.get("length")) if "length" in body else None
+    info = await _open_upload(request, length, metadata, options)
     view = await _title(request, info.title)
     return web.json_response(view, status=201, headers={"Location": f"/v1/titles/{info.title}"})
 
@@ -177,7 +186,7 @@ async def list_titles(request: web.Request) -> web.Response:
         names = [n for n in names if n > after]
         records = [r for r in (catalog.find(n) for n in names[:limit]) if r is not None]
         more = names[limit - 1] if len(names) > limit else None
-        return [summary_view(r) for r in records], more
+        return [summary_view(r, config.options.signed_urls(r.title)) for r in records], more
 
     titles, more = await _blocking(page)
     following = f"/v1/titles?limit={limit}&after={more}" if more else None
@@ -200,7 +209,8 @@ async def _title(request: web.Request, title: str) -> dict[str, Any]:
     upload = await _blocking(config.uploads.for_title, title)
     if record is None and upload is None:
         raise TitleNotFoundError(f"no title {title!r}")
-    return title_view(title, record, upload, config.origin_url)
+    signed = await _blocking(config.options.signed_urls, title)
+    return title_view(title, record, upload, config.origin_url, signed)
 
 
 async def get_title(request: web.Request) -> web.Response:
@@ -239,7 +249,7 @@ async def tus_options(request: web.Request) -> web.Response:
 
 
 async def _open_upload(
-    request: web.Request, length_header: str | None, metadata: dict[str, str]
+    request: web.Request, length_header: str | None, metadata: dict[str, str], options: TitleOptions
 ) -> UploadInfo:
     config = request.app[CONFIG]
     length = tus.parse_length(length_header, config.max_size)
@@ -247,19 +257,23 @@ async def _open_upload(
         title, filename = upload_title(metadata)
     except ConfigError as exc:  # a title id that breaks the rules is the request's fault
         raise RequestError(exc.message) from None
+    # Refused now, not when the last byte arrives: nothing the job would refuse is uploaded.
+    await _blocking(config.options.check, options)
     record = await _blocking(Catalog(config.store).find, title)
     if record is not None and record.status in BUSY:
         raise ConflictError(f"title {title!r} is {record.status}; upload a new master once it is done")
-    info: UploadInfo = await _blocking(config.uploads.create, length, title, filename, request[TEAM])
+    info: UploadInfo = await _blocking(config.uploads.create, length, title, filename, request[TEAM], options)
     log.info("upload %s of %s (%d bytes) opened by team %s", info.id, title, length, info.owner)
     return info
 
 
 async def create_upload(request: web.Request) -> web.Response:
-    """tus creation: ``Upload-Length`` and ``Upload-Metadata`` (``filename``, ``title``) -> 201."""
+    """tus creation: ``Upload-Length`` and ``Upload-Metadata`` (``filename``, ``title`` and the
+    title's options, as text) -> 201."""
     tus.check_version(request.headers)
     metadata = tus.parse_metadata(request.headers.get("Upload-Metadata"))
-    info = await _open_upload(request, request.headers.get("Upload-Length"), metadata)
+    options = options_from_metadata(metadata)
+    info = await _open_upload(request, request.headers.get("Upload-Length"), metadata, options)
     headers = {"Location": f"{UPLOADS}/{info.id}", "Upload-Offset": "0", "Vodpipe-Title": info.title}
     return web.Response(status=201, headers=headers)
 
@@ -302,6 +316,8 @@ async def append(request: web.Request) -> web.Response:
     headers = {"Upload-Offset": str(info.offset), "Vodpipe-Title": info.title}
     if info.complete:
         outcome = await _blocking(config.uploads.finish, info, config.limits)
+        # As `vodpipe ingest`: signed URLs are recorded before the job can publish anything.
+        await _blocking(config.options.apply, info.title, info.options)
         if outcome.is_new or outcome.record.status == "ingested":
             await _blocking(config.queue, info.title)
         log.info("upload %s complete: title %s %s", info.id, info.title, outcome.record.status)

@@ -80,6 +80,7 @@ class TitleRecord:
     updated_at: str = field(default_factory=_now)
     encryption: EncryptionMode = "none"  # chosen at ingest; records written before it are clear
     ladder_mode: str | None = None  # "fixed" or "per-title" chosen at ingest; None: the setting
+    video_codecs: list[str] | None = None  # the ladder's codecs chosen at ingest; None: the setting
     per_title: dict[str, Any] | None = None  # the per-title plan's summary (analyse stage)
     quality: dict[str, Any] | None = None  # the quality report's summaries (quality stage)
 

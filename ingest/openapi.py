@@ -78,7 +78,10 @@ OPENAPI: dict[str, Any] = {
                         "The title, with its open upload (upload.url takes tus PATCHes).",
                         "#/components/schemas/Title",
                     ),
-                    "400": _problem("Malformed body or title."),
+                    "400": _problem(
+                        "Malformed body or title, or an option this deployment refuses; "
+                        "field names the one to fix."
+                    ),
                     "409": _problem("The title is encoding or packaging."),
                     "413": _problem("Larger than Tus-Max-Size."),
                     **_AUTH,
@@ -154,7 +157,11 @@ OPENAPI: dict[str, Any] = {
                         "name": "Upload-Metadata",
                         "in": "header",
                         "required": True,
-                        "description": "Base64 pairs: filename, title (default: the file name's slug).",
+                        "description": (
+                            "Base64 pairs: filename, title (default: the file name's slug), and the "
+                            "title's options as text: encryption (cbcs|cenc), signed_urls "
+                            "(true|false), ladder (fixed|per-title), codecs (h264,av1)."
+                        ),
                         "schema": {"type": "string"},
                     },
                 ],
@@ -166,7 +173,7 @@ OPENAPI: dict[str, Any] = {
                             "Vodpipe-Title": _header("The title id."),
                         },
                     },
-                    "400": _problem("Bad Upload-Length or Upload-Metadata."),
+                    "400": _problem("Bad Upload-Length or Upload-Metadata (field names the key)."),
                     "409": _problem("The title is encoding or packaging."),
                     "412": _problem("Tus-Resumable is not 1.0.0."),
                     "413": _problem("Larger than Tus-Max-Size."),
@@ -252,6 +259,44 @@ OPENAPI: dict[str, Any] = {
                     "title": {"$ref": "#/components/schemas/TitleId"},
                     "filename": {"type": "string"},
                     "length": {"type": "integer", "minimum": 0},
+                    "encryption": {"$ref": "#/components/schemas/Encryption"},
+                    "signed_urls": {
+                        "type": ["boolean", "null"],
+                        "description": "Serve the media only to signed URLs; null: unchanged.",
+                    },
+                    "ladder": {"$ref": "#/components/schemas/LadderMode"},
+                    "codecs": {"$ref": "#/components/schemas/Codecs"},
+                },
+            },
+            "Encryption": {
+                "enum": ["cbcs", "cenc", None],
+                "description": "Common Encryption scheme of the published media; null: clear.",
+            },
+            "LadderMode": {
+                "enum": ["fixed", "per-title", None],
+                "description": "Fixed ladder, or rungs chosen on the title's measured hull; "
+                "null: VODPIPE_LADDER_MODE.",
+            },
+            "Codecs": {
+                "type": ["array", "null"],
+                "items": {"enum": ["h264", "hevc", "av1"]},
+                "minItems": 1,
+                "uniqueItems": True,
+                "description": "Video codecs of the ladder; null: VODPIPE_VIDEO_CODECS. "
+                "AV1 cannot be encrypted (yet).",
+            },
+            "TitleOptions": {
+                "type": "object",
+                "description": "What the title was created with; null: the deployment's default.",
+                "required": ["encryption", "signed_urls", "ladder", "codecs"],
+                "properties": {
+                    "encryption": {"$ref": "#/components/schemas/Encryption"},
+                    "signed_urls": {
+                        "type": ["boolean", "null"],
+                        "description": "Whether the media need a signed URL (or an open upload's choice).",
+                    },
+                    "ladder": {"$ref": "#/components/schemas/LadderMode"},
+                    "codecs": {"$ref": "#/components/schemas/Codecs"},
                 },
             },
             "Upload": {
@@ -263,13 +308,15 @@ OPENAPI: dict[str, Any] = {
                     "length": {"type": "integer"},
                     "percent": {"type": "number"},
                     "filename": {"type": "string"},
+                    "options": {"$ref": "#/components/schemas/TitleOptions"},
                 },
             },
             "Title": {
                 "type": "object",
-                "required": ["id", "status"],
+                "required": ["id", "status", "options"],
                 "properties": {
                     "id": {"$ref": "#/components/schemas/TitleId"},
+                    "options": {"$ref": "#/components/schemas/TitleOptions"},
                     "status": {
                         "enum": ["uploading", "ingested", "encoding", "packaging", "published", "failed"]
                     },
@@ -297,8 +344,18 @@ OPENAPI: dict[str, Any] = {
             "TitleList": {
                 "type": "object",
                 "properties": {
-                    "titles": {"type": "array", "items": {"type": "object"}},
+                    "titles": {"type": "array", "items": {"$ref": "#/components/schemas/TitleSummary"}},
                     "next": {"type": ["string", "null"]},
+                },
+            },
+            "TitleSummary": {
+                "type": "object",
+                "required": ["id", "status", "options"],
+                "properties": {
+                    "id": {"$ref": "#/components/schemas/TitleId"},
+                    "status": {"type": "string"},
+                    "published_version": {"type": ["string", "null"]},
+                    "options": {"$ref": "#/components/schemas/TitleOptions"},
                 },
             },
             "Problem": {
@@ -310,6 +367,7 @@ OPENAPI: dict[str, Any] = {
                     "status": {"type": "integer"},
                     "detail": {"type": "string"},
                     "instance": {"type": "string"},
+                    "field": {"type": "string", "description": "The request field (or metadata key) to fix."},
                 },
             },
         },

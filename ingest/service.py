@@ -6,7 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ingest.catalog import Catalog, EncryptionMode, TitleRecord, validate_title
+from ingest.catalog import Catalog, TitleRecord, validate_title
+from ingest.options import TitleOptions
 from ingest.probe import probe
 from ingest.validate import MasterLimits, validate
 
@@ -41,15 +42,17 @@ def ingest_master(
     path: Path,
     title: str,
     limits: MasterLimits,
-    encryption: EncryptionMode = "none",
-    ladder_mode: str | None = None,
+    options: TitleOptions | None = None,
 ) -> IngestOutcome:
     """Validate before storing anything, so a bad master leaves no trace and loses nothing.
 
-    ``encryption`` is recorded with the title: the job packages it so (clear, cenc or cbcs).
-    The same bytes under another encryption are a new ingest (a new version). ``ladder_mode``
-    (``fixed``/``per-title``, None for the setting) is recorded too, and a change of it likewise.
+    The title's ``options`` (``TitleOptions``: None for the defaults) are recorded with it: the
+    job packages it clear, cenc or cbcs, with the ladder mode and codecs chosen (None: the
+    settings'). The same bytes under other options are a new ingest (a new version). Signed URLs
+    are not the catalog's: the caller records them (``OptionsPolicy.apply``).
     """
+    chosen = options or TitleOptions()
+    codecs = list(chosen.video_codecs) if chosen.video_codecs is not None else None
     validate_title(title)
     info = probe(path)
     validate(info, limits)
@@ -59,8 +62,9 @@ def ingest_master(
     if (
         existing
         and existing.master_sha256 == digest
-        and existing.encryption == encryption
-        and existing.ladder_mode == ladder_mode
+        and existing.encryption == chosen.encryption
+        and existing.ladder_mode == chosen.ladder_mode
+        and existing.video_codecs == codecs
         and existing.status != "failed"
     ):
         return IngestOutcome(existing, is_new=False)
@@ -77,8 +81,9 @@ def ingest_master(
             master_name=path.name,
             probe=info.to_dict(),
             published_version=current.published_version if current else None,
-            encryption=encryption,
-            ladder_mode=ladder_mode,
+            encryption=chosen.encryption,
+            ladder_mode=chosen.ladder_mode,
+            video_codecs=codecs,
         )
 
     return IngestOutcome(catalog.upsert(title, ingested), is_new=True)

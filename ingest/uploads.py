@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.catalog import title_from_filename, validate_title
+from ingest.options import TitleOptions, options_from_json
 from ingest.service import ingest_master
 from vodpipe.errors import (
     ChecksumMismatchError,
@@ -73,18 +74,20 @@ class UploadInfo:
     offset: int = 0
     parts: tuple[Part, ...] = ()
     created_at: str = field(default_factory=_now)
+    options: TitleOptions = field(default_factory=TitleOptions)  # the title's, applied on completion
 
     @property
     def complete(self) -> bool:
         return self.offset == self.length
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self), sort_keys=True).encode()
+        return json.dumps(asdict(self) | {"options": self.options.to_json()}, sort_keys=True).encode()
 
     @classmethod
     def from_json(cls, raw: bytes) -> UploadInfo:
         data = json.loads(raw)
         data["parts"] = tuple(Part(**p) for p in data["parts"])
+        data["options"] = options_from_json(data.get("options") or {})  # none: written before options
         return cls(**data)
 
 
@@ -121,8 +124,8 @@ class Uploads:
         self.scratch_dir = scratch_dir
         self.part_size = part_size
 
-    def create(self, length: int, title: str, filename: str, owner: str) -> UploadInfo:
-        info = UploadInfo(secrets.token_hex(16), length, title, filename, owner)
+    def create(self, length: int, title: str, filename: str, owner: str, options: TitleOptions) -> UploadInfo:
+        info = UploadInfo(secrets.token_hex(16), length, title, filename, owner, options=options)
         self.store.put_if(info_key(info.id), info.to_json(), None, "application/json")
         self.store.put_bytes(title_key(title), json.dumps({"upload": info.id}).encode(), "application/json")
         return info
@@ -197,7 +200,7 @@ class Uploads:
         try:
             path = folder / scratch_name(info.filename)
             self.assemble(info, path)
-            return ingest_master(self.store, path, info.title, limits)
+            return ingest_master(self.store, path, info.title, limits, info.options)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
             self.terminate(info.id)

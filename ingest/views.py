@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
+
+from ingest.options import TitleOptions
 
 if TYPE_CHECKING:
     from ingest.catalog import TitleRecord
@@ -21,7 +24,22 @@ def upload_view(info: UploadInfo) -> dict[str, Any]:
         "percent": percent,
         "filename": info.filename,
         "created_at": info.created_at,
+        "options": info.options.to_json(),  # what the title gets when this upload completes
     }
+
+
+def record_options(record: TitleRecord, signed_urls: bool) -> TitleOptions:
+    """The options a title's record was ingested with; ``signed_urls``: its access now."""
+    codecs = tuple(record.video_codecs) if record.video_codecs is not None else None
+    return TitleOptions(record.encryption, signed_urls, record.ladder_mode, codecs)
+
+
+def title_options(record: TitleRecord | None, upload: UploadInfo | None, signed_urls: bool) -> TitleOptions:
+    """The record's options; before the first upload completes, the ones that upload carries."""
+    if record is not None:
+        return record_options(record, signed_urls)
+    chosen = upload.options if upload is not None else TitleOptions()
+    return chosen if chosen.signed_urls is not None else replace(chosen, signed_urls=signed_urls)
 
 
 def playback_urls(origin: str, title: str, version: str) -> dict[str, str]:
@@ -30,10 +48,15 @@ def playback_urls(origin: str, title: str, version: str) -> dict[str, str]:
 
 
 def title_view(
-    title: str, record: TitleRecord | None, upload: UploadInfo | None, origin: str
+    title: str, record: TitleRecord | None, upload: UploadInfo | None, origin: str, signed_urls: bool
 ) -> dict[str, Any]:
-    """A title: its record when there is one, and the upload filling it when one is open."""
-    view: dict[str, Any] = {"id": title, "links": {"self": f"/v1/titles/{title}"}}
+    """A title: its record when there is one, and the upload filling it when one is open.
+    ``signed_urls``: whether its media need a signed URL now."""
+    view: dict[str, Any] = {
+        "id": title,
+        "links": {"self": f"/v1/titles/{title}"},
+        "options": title_options(record, upload, signed_urls).to_json(),
+    }
     if record is None:
         view["status"] = "uploading"
     else:
@@ -59,10 +82,11 @@ def title_view(
     return view
 
 
-def summary_view(record: TitleRecord) -> dict[str, Any]:
+def summary_view(record: TitleRecord, signed_urls: bool) -> dict[str, Any]:
     return {
         "id": record.title,
         "status": record.status,
+        "options": record_options(record, signed_urls).to_json(),
         "published_version": record.published_version,
         "updated_at": record.updated_at,
         "links": {"self": f"/v1/titles/{record.title}"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import sys
@@ -14,18 +15,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ingest.api import ApiConfig, make_api
-from ingest.catalog import Catalog, validate_title
+from ingest.catalog import Catalog, parse_encryption, parse_ladder_mode, validate_title
+from ingest.options import TitleOptions
 from ingest.uploads import Uploads
 from ingest.validate import MasterLimits
 from pipeline.bars import stage_lines, transfer_line
+from pipeline.bench_commands import codecs_arg
 from pipeline.serving import run_until_signalled
 from pipeline.status_view import status_lines
 from pipeline.store import make_store
+from pipeline.title_options import SettingsOptions
 from pipeline.upload_client import TusClient, UploadState, upload
 from vodpipe.errors import ConfigError, VodpipeError
 
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Callable
 
     from pipeline.settings import Settings
@@ -74,6 +77,7 @@ async def _serve_api(settings: Settings, host: str, port: int) -> None:
         origin_url=settings.base_url(),
         max_size=settings.upload_max_size,
         uploads=Uploads(store, settings.scratch_dir),
+        options=SettingsOptions(settings, store),
     )
 
     teams = ", ".join(settings.api_keys.teams)
@@ -122,6 +126,7 @@ def cmd_upload(settings: Settings, args: argparse.Namespace) -> int:
         show,
         args.chunk_size,
         say=lambda text: print(text, file=sys.stderr),
+        options=TitleOptions(args.encryption, args.signed_urls, args.ladder, args.codecs).to_metadata(),
     )
     if tty:
         sys.stderr.write("\n")
@@ -196,6 +201,22 @@ def add_api_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument("--title", help="title id (default: from the file name)")
     p.add_argument("--key", help="API key (default: VODPIPE_API_KEY; the environment keeps it out of ps)")
     p.add_argument("--chunk-size", type=int, default=8 << 20, help="bytes per PATCH (default 8 MiB)")
+    # The title's options, as `vodpipe ingest` takes them; sent when the upload is created.
+    p.add_argument(
+        "--encryption",
+        type=parse_encryption,
+        nargs="?",
+        const="cbcs",
+        default="none",
+        help="none (default), cenc or cbcs (the default when the flag is given alone)",
+    )
+    p.add_argument(
+        "--signed-urls", action=argparse.BooleanOptionalAction, help="serve it only to signed URLs"
+    )
+    p.add_argument("--ladder", type=parse_ladder_mode, help="fixed or per-title (default: the API's setting)")
+    p.add_argument(
+        "--codecs", type=codecs_arg, help="video codecs, e.g. h264,av1 (default: the API's setting)"
+    )
     p.set_defaults(func=cmd_upload)
 
     p = sub.add_parser("status", help="show a title: renditions, quality, reports; or --watch its job")

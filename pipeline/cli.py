@@ -18,9 +18,10 @@ from drm.keystore import ObjectKeyStore
 from drm.license import LicenseService
 from drm.tokens import MAX_TTL, issue_token
 from ingest.catalog import parse_encryption, parse_ladder_mode, title_from_filename, validate_title
+from ingest.options import TitleOptions
 from ingest.service import ingest_master
 from ingest.validate import MasterLimits
-from origin.access import AccessPolicies, write_signed_urls
+from origin.access import AccessPolicies
 from origin.access_log import AccessLog
 from origin.app import make_app
 from origin.cache_policy import CachePolicy
@@ -35,10 +36,10 @@ from pipeline.bench_commands import add_bench_commands, codecs_arg
 from pipeline.drm_commands import add_drm_commands
 from pipeline.edge_commands import add_edge_commands
 from pipeline.local_secrets import with_local_secrets
-from pipeline.protection import key_store, refuse_unprotectable
 from pipeline.serving import log_audit_to_stderr, run_until_signalled
 from pipeline.settings import Settings, current_settings, in_use
 from pipeline.store import make_store
+from pipeline.title_options import apply_title_options, check_title_options
 from pipeline.workers import serve_workers
 from vodpipe.errors import ConfigError, RequestError, VodpipeError
 
@@ -47,7 +48,6 @@ if TYPE_CHECKING:
 
     from aiohttp import web
 
-    from ingest.catalog import EncryptionMode
     from storage.base import ObjectStore
 
 
@@ -60,30 +60,21 @@ def _urls(settings: Settings, title: str, version: str, base: str | None = None)
 
 
 def ingest_and_process(
-    settings: Settings,
-    path: Path,
-    title: str | None,
-    encryption: EncryptionMode = "none",
-    signed_urls: bool | None = None,
-    ladder_mode: str | None = None,
+    settings: Settings, path: Path, title: str | None, options: TitleOptions
 ) -> tuple[str, str | None]:
     """Ingest, then run the job (in-process on the embedded default). Returns title and version.
 
     In-process, the job runs with these ``settings`` (the demo's local secrets included); a
-    worker behind a broker runs with its own. ``signed_urls`` (None: unchanged) is recorded for
-    the title before anything of it is published, so it is never served unsigned by mistake.
+    worker behind a broker runs with its own. The title's ``options`` are checked before anything
+    is stored and recorded as the upload API does (``pipeline.title_options``).
     """
-    from pipeline.job import settings_ladder
     from pipeline.tasks import process_title  # imports Celery only for commands that use it
 
     store = make_store(settings)
     name = validate_title(title) if title else title_from_filename(path.name)
-    refuse_unprotectable(settings_ladder(settings), encryption)  # before anything is stored
-    if encryption != "none":
-        key_store(settings, store)  # no key-encryption key: refused before anything is stored
-    outcome = ingest_master(store, path, name, MasterLimits(), encryption, ladder_mode)
-    if signed_urls is not None:
-        write_signed_urls(store, name, signed_urls)
+    check_title_options(settings, store, options)
+    outcome = ingest_master(store, path, name, MasterLimits(), options)
+    apply_title_options(store, name, options)
     if not outcome.is_new and outcome.record.status == "published":
         print(f"{name}: these bytes are already published; nothing to do", file=sys.stderr)
         return name, outcome.record.published_version
@@ -96,20 +87,9 @@ def ingest_and_process(
     return name, version
 
 
-def with_codecs_option(settings: Settings, codecs: tuple[str, ...] | None) -> Settings:
-    """``settings`` with ``--codecs`` applied; only for jobs run here, as workers read their own."""
-    if codecs is None:
-        return settings
-    if settings.broker_url:
-        raise ConfigError("--codecs applies to jobs run in-process; set VODPIPE_VIDEO_CODECS on the workers")
-    return dataclasses.replace(settings, video_codecs=codecs)
-
-
 def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
-    settings = with_codecs_option(settings, args.codecs)
-    name, version = ingest_and_process(
-        settings, Path(args.path), args.title, args.encryption, args.signed_urls, args.ladder
-    )
+    options = TitleOptions(args.encryption, args.signed_urls, args.ladder, args.codecs)
+    name, version = ingest_and_process(settings, Path(args.path), args.title, options)
     if version:
         for kind, url in _urls(settings, name, version).items():
             print(f"{kind}: {url}")
@@ -241,7 +221,6 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
-    settings = with_codecs_option(settings, args.codecs)
     # The manifests of an encrypted title name the license server, so the URL they are written
     # with must be the one the origin will listen on.
     settings = dataclasses.replace(settings, host=host, port=port)
@@ -268,9 +247,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         if not master.exists():
             print("demo: generating a 30 s 1080p test master with FFmpeg", file=sys.stderr)
             make_demo_master(SubprocessRunner(), settings.ffmpeg_exe(), master)
-    name, version = ingest_and_process(
-        settings, master, args.title, args.encrypt, args.signed_urls or None, args.ladder
-    )
+    options = TitleOptions(args.encrypt, args.signed_urls or None, args.ladder, args.codecs)
+    name, version = ingest_and_process(settings, master, args.title, options)
     if version is None:
         raise VodpipeError("the demo runs in-process; unset VODPIPE_BROKER_URL")
     if args.encrypt != "none":

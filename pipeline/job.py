@@ -60,7 +60,7 @@ from pipeline.workspace import (
 from vodpipe.errors import InvalidMasterError, TransientError, VodpipeError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterator, Mapping, Sequence
     from fractions import Fraction
 
     from drm.keys import ContentKey
@@ -201,15 +201,15 @@ def base_ladder(settings: Settings) -> Ladder:
     return load_ladder(settings.ladder)
 
 
-def codec_ladder(settings: Settings, ladder: Ladder) -> Ladder:
-    """``ladder`` with a rung set per codec of ``VIDEO_CODECS``."""
+def codec_ladder(settings: Settings, ladder: Ladder, codecs: Sequence[str] | None = None) -> Ladder:
+    """``ladder`` with a rung set per codec of ``codecs`` (a title's own), else ``VIDEO_CODECS``."""
     factors = {"av1": settings.av1_bitrate_factor, "hevc": settings.hevc_bitrate_factor}
-    return with_codecs(ladder, settings.video_codecs, factors)
+    return with_codecs(ladder, tuple(codecs) if codecs is not None else settings.video_codecs, factors)
 
 
-def settings_ladder(settings: Settings) -> Ladder:
-    """The fixed ladder the settings name, with its codec twins."""
-    return codec_ladder(settings, base_ladder(settings))
+def settings_ladder(settings: Settings, codecs: Sequence[str] | None = None) -> Ladder:
+    """The fixed ladder the settings name, with its codec twins (``codecs``: the title's)."""
+    return codec_ladder(settings, base_ladder(settings), codecs)
 
 
 def ladder_mode(settings: Settings, record: TitleRecord) -> str:
@@ -246,18 +246,20 @@ def title_stages(analyse: bool, quality: bool) -> tuple[str, ...]:
 def title_ladder(ctx: JobContext, record: TitleRecord, version: str) -> Ladder:
     """The ladder a version encodes: the setting's, or the one its per-title plan chose."""
     if ladder_mode(ctx.settings, record) != "per-title":
-        return settings_ladder(ctx.settings)
+        return settings_ladder(ctx.settings, record.video_codecs)
     key = report_key(record.title, version, PLAN)
     if not ctx.store.exists(key):
         raise TransientError(f"the per-title plan of {record.title} {version} is not in the store yet")
-    return codec_ladder(ctx.settings, PerTitlePlan.from_json(ctx.store.get_bytes(key).decode()).ladder)
+    plan = PerTitlePlan.from_json(ctx.store.get_bytes(key).decode())
+    return codec_ladder(ctx.settings, plan.ladder, record.video_codecs)
 
 
 def _encode_job(
     ctx: JobContext, record: TitleRecord, master: Path, out_dir: Path, ladder: Ladder | None = None
 ) -> EncodeJob:
     info = MasterInfo.from_dict(record.probe)
-    job = plan_job(source_media(master, info), ladder or settings_ladder(ctx.settings), out_dir)
+    chosen = ladder or settings_ladder(ctx.settings, record.video_codecs)
+    job = plan_job(source_media(master, info), chosen, out_dir)
     return replace(job, threads=ctx.ffmpeg_threads)
 
 
@@ -275,7 +277,7 @@ def plan_title(ctx: JobContext, title: str, workers: int) -> TitlePlan | None:
     """
     record = ctx.catalog.get(title)
     settings = ctx.settings
-    chosen = settings_ladder(settings)
+    chosen = settings_ladder(settings, record.video_codecs)
     refuse_unprotectable(chosen, record.encryption)  # a worker's codecs may differ from ingest's
     mode = ladder_mode(settings, record)
     per_title = {"mode": mode, **asdict(per_title_options(settings))} if mode == "per-title" else None

@@ -147,8 +147,10 @@ def upload(
     on_progress: Callable[[int, int, bool], None],
     chunk_size: int = CHUNK_SIZE,
     say: Callable[[str], None] = print,
+    options: dict[str, str] | None = None,
 ) -> str:
-    """Upload ``file`` (or finish an earlier upload of it); returns the title id.
+    """Upload ``file`` (or finish an earlier upload of it); returns the title id. ``options``:
+    the title's, as ``Upload-Metadata`` (``TitleOptions.to_metadata``), sent when it is created.
 
     ``on_progress(done, total, resumed)`` runs as bytes go out; raising from it (Ctrl-C) leaves
     the upload resumable.
@@ -163,7 +165,7 @@ def upload(
         offset, name = known
         say(f"upload: resuming {file.name} at byte {offset} of {length}")
     else:
-        metadata = {"filename": file.name} | ({"title": title} if title else {})
+        metadata = {"filename": file.name} | ({"title": title} if title else {}) | (options or {})
         url, name = client.create(length, metadata)
         offset = 0
         state.put(key, url)

@@ -30,6 +30,15 @@ class ConfigError(VodpipeError, ValueError):
     title = "Invalid configuration"
 
 
+class OptionError(ConfigError):
+    """A title's option this deployment cannot honour (``--encryption`` without a key store,
+    AV1 rungs encrypted); ``field`` names it as the API spells it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class InvalidMasterError(VodpipeError, ValueError):
     """The uploaded master cannot be used: missing, not media, corrupt, out of bounds."""
 
@@ -126,6 +135,15 @@ class RequestError(VodpipeError, ValueError):
     status = 400
     problem_type = "https://vodpipe.dev/problems/bad-request"
     title = "Bad request"
+
+
+class InvalidFieldError(RequestError):
+    """One field of a request is wrong: the message names it and says what it allows."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
 
 
 class KeyStoreError(VodpipeError, RuntimeError):

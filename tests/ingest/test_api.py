@@ -16,6 +16,9 @@ from ingest.openapi import OPENAPI
 from ingest.tus import encode_metadata
 from ingest.uploads import Uploads
 from ingest.validate import MasterLimits
+from origin.access import read_signed_urls
+from pipeline.settings import Settings
+from pipeline.title_options import SettingsOptions
 from storage.local import LocalStore
 
 if TYPE_CHECKING:
@@ -32,6 +35,7 @@ SPORT = "sport-key-0123456789"
 AUTH = {"Authorization": f"Bearer {NEWS}"}
 TUS = {"Tus-Resumable": "1.0.0", **AUTH}
 PART = 64 << 10  # small parts, so a test upload spans several
+KEK = bytes(range(32)).hex()  # so that encrypted titles can be created
 
 
 class Api:
@@ -70,6 +74,9 @@ class Api:
 async def api(tmp_path: Path, aiohttp_client: Callable[..., Awaitable[TestClient]]) -> Api:
     store = LocalStore(tmp_path / "data")
     queued: list[str] = []
+    settings = Settings.from_env(
+        {"VODPIPE_DATA_DIR": str(tmp_path / "data"), "VODPIPE_KEY_ENCRYPTION_KEY": KEK}
+    )
     config = ApiConfig(
         store=store,
         keys=ApiKeys.parse(f"news:{NEWS},sport:{SPORT}"),
@@ -78,6 +85,7 @@ async def api(tmp_path: Path, aiohttp_client: Callable[..., Awaitable[TestClient
         origin_url="https://cdn.example",
         max_size=1 << 30,
         uploads=Uploads(store, tmp_path, part_size=PART),
+        options=SettingsOptions(settings, store),
     )
     app = make_api(config)
     return Api(app, await aiohttp_client(app), store, queued)
@@ -315,3 +323,117 @@ async def test_healthz_answers_without_a_key(api: Api) -> None:
     response = await api.client.get("/healthz")
     assert response.status == 200
     assert await response.json() == {"status": "ok"}
+
+
+DEFAULTS = {"encryption": None, "signed_urls": None, "ladder": None, "codecs": None}
+CHOSEN = {"encryption": "cbcs", "signed_urls": True, "ladder": "per-title", "codecs": ["h264", "hevc"]}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("encryption", "aes-128", '"cenc", "cbcs" or null'),
+        ("encryption", 1, "or null (clear)"),
+        ("signed_urls", "true", "true, false or null"),
+        ("ladder", "auto", '"fixed", "per-title" or null'),
+        ("codecs", "h264,av1", "a non-empty list of codec names"),
+        ("codecs", ["vp9"], "use some of"),
+    ],
+    ids=[
+        "encryption-unknown",
+        "encryption-type",
+        "signed-urls-type",
+        "ladder",
+        "codecs-type",
+        "codecs-unknown",
+    ],
+)
+async def test_a_bad_option_is_400_naming_the_field_and_opens_nothing(
+    api: Api, field: str, value: object, says: str
+) -> None:
+    new = {"title": "film", "filename": "f.mov", "length": 5, field: value}
+    body = await _problem(await api.client.post("/v1/titles", json=new, headers=AUTH), 400)
+    assert body["field"] == field
+    assert body["detail"].startswith(f"{field}: ")
+    assert says in body["detail"]
+    assert list(api.store.list("")) == []
+
+
+async def test_av1_with_encryption_is_refused_at_creation_not_after_the_upload(api: Api) -> None:
+    new = {"title": "film", "length": 5, "encryption": "cenc", "codecs": ["h264", "av1"]}
+    body = await _problem(await api.client.post("/v1/titles", json=new, headers=AUTH), 400)
+    assert body["field"] == "codecs"
+    assert "AV1 cannot be encrypted yet" in body["detail"]
+    metadata = encode_metadata({"title": "film", "encryption": "cenc", "codecs": "av1"})
+    headers = {**TUS, "Upload-Length": "5", "Upload-Metadata": metadata}
+    body = await _problem(await api.client.post("/v1/uploads", headers=headers), 400)
+    assert body["field"] == "codecs"
+    assert list(api.store.list("")) == []
+
+
+async def test_bad_upload_metadata_options_are_400_naming_the_key(api: Api) -> None:
+    metadata = encode_metadata({"filename": "f.mp4", "signed_urls": "yes"})
+    headers = {**TUS, "Upload-Length": "5", "Upload-Metadata": metadata}
+    body = await _problem(await api.client.post("/v1/uploads", headers=headers), 400)
+    assert body["field"] == "signed_urls"
+    assert body["detail"] == 'signed_urls: must be "true" or "false", not \'yes\''
+
+
+async def test_options_round_trip_into_the_title_and_its_record(api: Api, make_master: MakeMaster) -> None:
+    master = make_master("api-1s.mp4", seconds=1, size="320x180").read_bytes()
+    new = {"title": "film", "filename": "film.mp4", "length": len(master), **CHOSEN}
+    response = await api.client.post("/v1/titles", json=new, headers=AUTH)
+    assert response.status == 201, await response.text()
+    view = await response.json()
+    assert view["options"] == CHOSEN
+    assert view["upload"]["options"] == CHOSEN
+    assert (await (await api.client.get("/v1/titles/film", headers=AUTH)).json())["options"] == CHOSEN
+    assert not api.store.exists("access/film.json")  # nothing is decided before the master is in
+
+    assert (await api.patch(view["upload"]["url"], 0, master)).status == 204
+    assert api.queued == ["film"]
+    record = Catalog(api.store).get("film")
+    assert (record.encryption, record.ladder_mode, record.video_codecs) == (
+        "cbcs",
+        "per-title",
+        ["h264", "hevc"],
+    )
+    assert read_signed_urls(api.store, "film") is True  # recorded before the job could publish
+    view = await (await api.client.get("/v1/titles/film", headers=AUTH)).json()
+    assert view["options"] == CHOSEN
+    assert view["ladder_mode"] == "per-title"
+    listed = await (await api.client.get("/v1/titles", headers=AUTH)).json()
+    assert [t["options"] for t in listed["titles"]] == [CHOSEN]
+
+
+async def test_options_of_a_tus_creation_and_the_defaults(api: Api) -> None:
+    await api.create(5, filename="a.mp4", title="a", encryption="cenc", signed_urls="false", codecs="h264")
+    view = await (await api.client.get("/v1/titles/a", headers=AUTH)).json()
+    assert view["options"] == {"encryption": "cenc", "signed_urls": False, "ladder": None, "codecs": ["h264"]}
+    await api.create(5, filename="b.mp4", title="b")
+    view = await (await api.client.get("/v1/titles/b", headers=AUTH)).json()
+    assert view["options"] == {**DEFAULTS, "signed_urls": False}  # not chosen: as the origin serves it now
+    api.store.put_bytes("catalog/titles/old.json", _record("old", "published", "v1"))  # before options
+    view = await (await api.client.get("/v1/titles/old", headers=AUTH)).json()
+    assert view["options"] == {**DEFAULTS, "signed_urls": False}
+
+
+async def test_responses_follow_the_openapi_document(api: Api) -> None:
+    from openapi_schema_validator import OAS31Validator
+    from openapi_spec_validator import validate
+
+    validate(OPENAPI)
+
+    def check(instance: object, schema: str) -> None:
+        document = {**OPENAPI, "$ref": f"#/components/schemas/{schema}"}
+        OAS31Validator(document).validate(instance)
+
+    new = {"title": "film", "filename": "f.mov", "length": 5, **CHOSEN}
+    check(new, "NewTitle")
+    created = await (await api.client.post("/v1/titles", json=new, headers=AUTH)).json()
+    check(created, "Title")
+    api.store.put_bytes("catalog/titles/done.json", _record("done", "published", "v1"))
+    check(await (await api.client.get("/v1/titles/done", headers=AUTH)).json(), "Title")
+    check(await (await api.client.get("/v1/titles", headers=AUTH)).json(), "TitleList")
+    bad = await api.client.post("/v1/titles", json={**new, "ladder": 3}, headers=AUTH)
+    check(await _problem(bad, 400), "Problem")

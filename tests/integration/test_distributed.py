@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ from pipeline.settings import Settings
 from player_test.media import decode
 from storage.local import LocalStore
 from tests.conftest import vodpipe_env
-from tests.processes import run_cli
+from tests.processes import Server, run_cli
 from tests.services import LoggedProcess, start_worker
 
 if TYPE_CHECKING:
@@ -172,6 +173,43 @@ def test_a_bad_master_fails_its_title_with_the_reason_and_is_not_retried(
     assert " retry: " not in logs
     assert not (Path(cluster.env["VODPIPE_DATA_DIR"]) / "media").exists()
     assert json.loads(store.get_bytes("catalog/titles/broken.json"))["status"] == "failed"
+
+
+def test_a_titles_codecs_chosen_over_the_api_are_encoded_by_the_workers(
+    cluster: Cluster, make_master: MakeMaster
+) -> None:
+    """The workers' settings say H.264; the title, created over the API, says HEVC alone."""
+    import urllib.request
+
+    master = make_master("distributed-codecs-2s.mp4", seconds=2, size="480x270")
+    data = master.read_bytes()
+    key = "studio-key-0123456789abcdef"
+    api = Server(["api", "--port", "0"], cluster.env | {"VODPIPE_API_KEYS": f"studio:{key}"})
+    try:
+        base = api.wait_for("api: ").split("/v1/")[0]
+        body = {"title": "hevc-only", "filename": master.name, "length": len(data), "codecs": ["hevc"]}
+        auth = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        created = urllib.request.Request(f"{base}/v1/titles", json.dumps(body).encode(), auth, method="POST")
+        with urllib.request.urlopen(created, timeout=30) as response:
+            upload = json.loads(response.read())["upload"]["url"]
+        patch = {**auth, "Tus-Resumable": "1.0.0", "Upload-Offset": "0"}
+        patch["Content-Type"] = "application/offset+octet-stream"
+        sent = urllib.request.Request(f"{base}{upload}", data, patch, method="PATCH")
+        with urllib.request.urlopen(sent, timeout=60) as response:
+            assert response.status == 204  # the master is in; the job is on the broker
+    finally:
+        api.stop()
+    catalog = Catalog(cluster.store)
+    for _ in range(1200):  # polled: the job runs on the workers, not here
+        record = catalog.get("hevc-only")
+        if record.status in ("published", "failed"):
+            break
+        time.sleep(0.1)
+    assert (record.status, record.error, record.video_codecs) == ("published", None, ["hevc"])
+    base_dir = Path(cluster.env["VODPIPE_DATA_DIR"]) / "media" / "hevc-only" / str(record.published_version)
+    rungs = sorted((base_dir / "video").iterdir())
+    assert rungs
+    assert all(r.name.endswith("-hevc") and b"hvcC" in (r / "init.mp4").read_bytes() for r in rungs), rungs
 
 
 def test_a_worker_without_a_broker_is_one_line(cli_env: dict[str, str]) -> None:

@@ -1,12 +1,14 @@
 """A real ``vodpipe api`` process: a master uploaded through tus, the API restarted part-way,
 the client stopped mid-upload, resumed by ``vodpipe upload``, then followed by
-``vodpipe status --watch`` until it is published."""
+``vodpipe status --watch`` until it is published; and a title created with options (cbcs,
+signed URLs) published encrypted and served by ``vodpipe serve`` only to signed URLs."""
 
 from __future__ import annotations
 
 import json
 import re
 import urllib.parse
+import urllib.request
 from typing import TYPE_CHECKING
 
 import pytest
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.integration
 
 KEY = "studio-key-0123456789abcdef"
+KEK = bytes(range(32)).hex()
+SIGNING_KEY = "signing-key-for-the-api-title-test"
 
 
 def start_api(env: dict[str, str]) -> tuple[Server, str]:
@@ -157,5 +161,84 @@ def test_the_same_upload_over_a_real_s3_server(
         version = record["published_version"]
         assert store.exists(f"media/s3-trailer/{version}/master.m3u8")
         assert list(store.list("uploads/")) == []
+    finally:
+        server.stop()
+
+
+def post_json(url: str, body: dict[str, object]) -> tuple[int, dict[str, object]]:
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    request = urllib.request.Request(url, json.dumps(body).encode(), headers, method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status, json.loads(response.read())
+
+
+def test_a_title_created_with_cbcs_and_signed_urls_is_published_encrypted_and_signed_only(
+    tmp_path: Path, short_master: Path, cli_env: dict[str, str]
+) -> None:
+    env = {
+        **cli_env,
+        "VODPIPE_API_KEYS": f"studio:{KEY}",
+        "VODPIPE_API_KEY": KEY,
+        "VODPIPE_KEY_ENCRYPTION_KEY": KEK,
+        "VODPIPE_URL_SIGNING_KEY": SIGNING_KEY,
+    }
+    data = short_master.read_bytes()
+    server, api = start_api(env)
+    try:
+        new = {"title": "secret", "filename": short_master.name, "length": len(data)}
+        status, view = post_json(f"{api}/v1/titles", {**new, "encryption": "cbcs", "signed_urls": True})
+        assert status == 201
+        chosen = {"encryption": "cbcs", "signed_urls": True, "ladder": None, "codecs": None}
+        assert view["options"] == chosen
+        upload_url = urllib.parse.urljoin(api, view["upload"]["url"])  # type: ignore[index]
+        assert TusClient(api, KEY).patch(upload_url, 0, data, lambda n: None).status == 204
+        watched = run_cli("status", "secret", "--watch", "--api", api, "--interval", "0.2", env=env)
+        assert watched.stdout.splitlines()[-1] == "status: published", watched.stderr
+        view = json.loads(fetch(f"{api}/v1/titles/secret", {"Authorization": f"Bearer {KEY}"}).body)
+        assert view["options"] == chosen
+    finally:
+        server.stop()
+
+    # Encrypted: every video init segment signals the cbcs scheme (ISO/IEC 23001-7 §4.2, schm).
+    version = view["published_version"]
+    inits = sorted((tmp_path / f"data/media/secret/{version}/video").glob("*/init.mp4"))
+    assert inits
+    assert all(b"schm\x00\x00\x00\x00cbcs" in init.read_bytes() for init in inits)
+
+    origin = Server(["serve", "--port", "0"], env)
+    try:
+        line = origin.wait_for("origin: serving ")
+        base = re.search(r"at (http://\S+)/media/", line)
+        assert base, line
+        rung = inits[0].parent.name
+        for path in ("master.m3u8", f"video/{rung}/init.mp4"):
+            unsigned = fetch(f"{base.group(1)}/media/secret/{version}/{path}")
+            assert unsigned.status == 403, (path, unsigned.status)
+        signed = run_cli("sign", f"{base.group(1)}/media/secret/{version}/master.m3u8", env=env)
+        assert signed.returncode == 0, signed.stderr
+        answer = fetch(signed.stdout.strip())
+        assert answer.status == 200
+        assert b"#EXTM3U" in answer.body
+    finally:
+        origin.stop()
+
+
+def test_upload_options_the_job_would_refuse_are_refused_before_a_byte_is_sent(
+    tmp_path: Path, short_master: Path, cli_env: dict[str, str]
+) -> None:
+    env = {
+        **cli_env,
+        "VODPIPE_API_KEYS": f"studio:{KEY}",
+        "VODPIPE_API_KEY": KEY,
+        "VODPIPE_KEY_ENCRYPTION_KEY": KEK,
+    }
+    env["VODPIPE_UPLOAD_STATE"] = str(tmp_path / "uploads.json")
+    server, api = start_api(env)
+    try:
+        args = ["upload", str(short_master), "--api", api, "--encryption", "cbcs", "--codecs", "h264,av1"]
+        result = run_cli(*args, env=env)
+        assert result.returncode == 1
+        assert "(400): codecs: AV1 cannot be encrypted yet" in result.stderr
+        assert not (tmp_path / "data/uploads").exists()  # no upload was opened
     finally:
         server.stop()
