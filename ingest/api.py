@@ -218,7 +218,8 @@ async def get_title(request: web.Request) -> web.Response:
 
 
 async def delete_title(request: web.Request) -> web.Response:
-    """Remove the record, the master, the work files and the published media of a title."""
+    """Remove the record, the master, the work files, the published media, the reports and the
+    access record of a title."""
     config = request.app[CONFIG]
     title = _path_title(request)
     record = await _blocking(Catalog(config.store).find, title)
@@ -231,9 +232,12 @@ async def delete_title(request: web.Request) -> web.Response:
     def remove() -> None:
         if upload is not None:
             config.uploads.terminate(upload.id)
-        for prefix in (f"media/{title}/", f"work/{title}/", f"masters/{title}/"):
+        for prefix in (f"media/{title}/", f"work/{title}/", f"masters/{title}/", f"reports/{title}/"):
             for key in list(config.store.list(prefix)):
                 config.store.delete(key)
+        # After the media: a signed title's objects are never served unsigned in between, and
+        # a title made again under this id starts from the deployment's default.
+        config.options.forget(title)
         config.store.delete(record_key(title))  # last: a failure part-way leaves a record to retry
 
     await _blocking(remove)

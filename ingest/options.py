@@ -148,3 +148,6 @@ class OptionsPolicy(Protocol):
     def signed_urls(self, title: str) -> bool:
         """Whether the title's media need a signed URL at the origin now."""
         ...
+
+    def forget(self, title: str) -> None:
+        """Remove what ``apply`` recorded, once the title's media are gone (a title deleted)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from origin.access import read_signed_urls, write_signed_urls
+from origin.access import access_key, read_signed_urls, write_signed_urls
 from pipeline.protection import key_store, refuse_unprotectable
 from vodpipe.errors import ConfigError, InvalidFieldError, OptionError
 
@@ -59,3 +59,6 @@ class SettingsOptions:
 
     def signed_urls(self, title: str) -> bool:
         return self.settings.signed_urls or read_signed_urls(self.store, title)
+
+    def forget(self, title: str) -> None:
+        self.store.delete(access_key(title))

@@ -299,7 +299,14 @@ async def test_delete_removes_record_master_and_media_but_not_while_encoding(api
     body = await _problem(await api.client.delete("/v1/titles/busy", headers=AUTH), 409)
     assert "encoding" in body["detail"]
     api.store.put_bytes("catalog/titles/done.json", _record("done", "published", "v1"))
-    keys = ("masters/done/abc.mp4", "media/done/v1/master.m3u8", "work/done/v1/x.mp4", "media/donet/v1/keep")
+    keys = (
+        "masters/done/abc.mp4",
+        "media/done/v1/master.m3u8",
+        "work/done/v1/x.mp4",
+        "reports/done/v1/plan.json",
+        "access/done.json",
+        "media/donet/v1/keep",
+    )
     for key in keys:
         api.store.put_bytes(key, b"x")
     assert (await api.client.delete("/v1/titles/done", headers=AUTH)).status == 204
