@@ -27,6 +27,7 @@ BASE = "media/demo/v1"
 PLAYLIST = b"#EXTM3U\n#EXT-X-VERSION:7\n" + b"#EXTINF:4.000000,\nseg.m4s\n" * 50
 INIT = b"init" * 100
 SEGMENT = os.urandom(3 << 20)  # larger than a loopback socket takes at once
+BIG = os.urandom(12 << 20)  # larger than socket buffers ever grow (tcp_wmem's maximum is 4 MiB)
 
 
 class CountingStore(LocalStore):
@@ -45,6 +46,7 @@ def store(tmp_path: Path) -> CountingStore:
     s.put_bytes(f"{BASE}/master.m3u8", PLAYLIST)
     s.put_bytes(f"{BASE}/video/720p/init.mp4", INIT)
     s.put_bytes(f"{BASE}/video/720p/seg-00001.m4s", SEGMENT)
+    s.put_bytes(f"{BASE}/video/720p/seg-00002.m4s", BIG)
     return s
 
 
@@ -194,11 +196,13 @@ async def test_a_file_the_socket_takes_in_pieces_arrives_whole(
     """sendfile(2) that takes a little and then reports a full socket: the rest is sent when the
     socket has room, every byte once, and the next request is answered after it."""
     calls: list[int] = []
+    waits: list[int] = []  # the full sockets this test made up (a real one may come on top)
     original = os.sendfile
 
     def small_then_full(out_fd: int, in_fd: int, offset: int, count: int) -> int:
         calls.append(offset)
         if len(calls) % 2 == 0:
+            waits.append(offset)
             raise BlockingIOError
         return original(out_fd, in_fd, offset, min(count, 64 << 10))
 
@@ -208,7 +212,7 @@ async def test_a_file_the_socket_takes_in_pieces_arrives_whole(
     assert (await response(reader))[2] == SEGMENT
     assert (await response(reader))[2] == PLAYLIST
     pieces = len(SEGMENT) // (64 << 10)
-    assert len(calls) == 2 * pieces - 1  # it waited for room between every two pieces
+    assert len(waits) >= pieces - 1  # it waited for room between every two pieces
     writer.close()
 
 
@@ -267,14 +271,14 @@ async def test_shutdown_lets_a_file_in_flight_finish_and_closes_idle_connections
     idle_writer.write(get(f"{BASE}/master.m3u8"))
     await response(idle_reader)
     busy_reader, busy_writer = await connect(origin, receive_buffer=64 << 10)
-    busy_writer.write(get(f"{BASE}/video/720p/seg-00001.m4s"))
+    busy_writer.write(get(f"{BASE}/video/720p/seg-00002.m4s"))
     await busy_reader.readuntil(b"\r\n\r\n")  # the segment is on its way, most of it unsent
     port = origin.port
     closing = asyncio.ensure_future(origin.close())
     assert await idle_reader.read() == b""  # the idle one is closed at once
     idle_writer.close()
     assert not closing.done()
-    assert await busy_reader.readexactly(len(SEGMENT)) == SEGMENT  # the busy one finishes
+    assert await busy_reader.readexactly(len(BIG)) == BIG  # the busy one finishes
     await closing
     busy_writer.close()
     with pytest.raises(ConnectionRefusedError):
