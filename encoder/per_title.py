@@ -166,7 +166,9 @@ def crf_of(point: RatePoint) -> float:
     return float(value)
 
 
-def _top(hull: Sequence[RatePoint], options: PerTitleOptions) -> RatePoint:
+def top_point(hull: Sequence[RatePoint], options: PerTitleOptions) -> RatePoint:
+    """The top rung on a rising hull: the cheapest point at or above ``top_vmaf`` under the
+    cap, else the best one under it."""
     capped = [p for p in hull if p.bitrate <= options.max_bitrate]
     if not capped:
         raise ConfigError(
@@ -187,7 +189,7 @@ def choose_points(points: Sequence[RatePoint], options: PerTitleOptions) -> list
     hull = upper_hull(points)
     if not hull:
         raise ConfigError("per-title: no trial points")
-    top = _top(hull, options)
+    top = top_point(hull, options)
     return select_rungs(
         hull,
         saturation=options.top_vmaf,
