@@ -1,13 +1,21 @@
-"""Which trial encodes to run: a coarse first pass, then a refinement only where rungs land.
+"""Which trial encodes to run, pass by pass: start at the top resolution, go down only where the
+hull needs it, and try the grid's ends only where the top rung lands.
 
 Pure logic. Every trial costs an encode of the excerpt and its VMAF, and most of a full
-resolutions x CRFs grid is never on the hull: a small resolution at the grid's lowest CRF spends
-more than a larger one for less quality, and a large one at the highest CRF is beaten by a
-smaller one. The first pass tries every resolution at the grid's inner CRFs; the hull they give
-says where the top and bottom rungs land, and the second pass tries only the grid neighbours that
-could move those ends: the next lower CRF at the top (still under the saturation VMAF and the
-cap: more quality is there to buy), the next higher CRF at the bottom (a cheaper point may still
-clear the floors). The rungs in between are spaced on the hull the first pass already measured.
+resolutions x CRFs grid is never on the hull (measured on the bench set and the demo master: a
+smaller resolution at the grid's lowest CRF spends more than a larger one for less quality, and
+a larger one at the highest CRF is beaten by a smaller one). So:
+
+1. the top resolution at the grid's inner CRFs;
+2. every smaller resolution at the inner CRFs, unless the top resolution already reaches
+   ``top_vmaf`` at or under ``min_bitrate``: then the top rung costs less than the floor, the
+   floor drops to it (``encoder.per_title.choose_points``), and a smaller resolution could only
+   add points under it (a still slide: one rung);
+3. the next lower CRF at the top rung's resolution while the top rung is under ``top_vmaf`` and
+   the cap (more quality is there to buy), in the pass after the one that found it; where every
+   point is over the cap, the next higher CRF at the cheapest one.
+
+The rungs between the ends are spaced on the hull the inner CRFs measure.
 """
 
 from __future__ import annotations
@@ -26,51 +34,47 @@ if TYPE_CHECKING:
 Trial = tuple[int, int]  # (the resolution's nominal short side, CRF)
 
 
-def first_crfs(crfs: Sequence[int]) -> tuple[int, ...]:
-    """The first pass: the grid without its two ends (a grid of two or fewer is tried whole)."""
+def inner_crfs(crfs: Sequence[int]) -> tuple[int, ...]:
+    """The grid without its two ends (a grid of two or fewer is tried whole)."""
     grid = sorted(set(crfs))
     return tuple(grid[1:-1]) if len(grid) > 2 else tuple(grid)
 
 
-def _neighbour(grid: Sequence[int], crf: int, direction: int) -> int | None:
-    """The next grid CRF above (``direction`` 1) or below (-1) ``crf``, if any."""
-    beyond = [c for c in grid if (c - crf) * direction > 0]
-    if not beyond:
-        return None
-    return min(beyond) if direction > 0 else max(beyond)
+def _lower(grid: Sequence[int], crf: int) -> int | None:
+    """The next grid CRF under ``crf`` (more bits), if any."""
+    return max((c for c in grid if c < crf), default=None)
 
 
-def refinements(points: Sequence[RatePoint], crfs: Sequence[int], options: PerTitleOptions) -> list[Trial]:
-    """The second pass: grid neighbours of the hull's top and bottom rungs not yet tried.
+def floor_reached(points: Sequence[RatePoint], options: PerTitleOptions) -> bool:
+    """Whether these points hold one at or above ``top_vmaf`` at or under ``min_bitrate``."""
+    return any(p.quality >= options.top_vmaf and p.bitrate <= options.min_bitrate for p in points)
 
-    The top is the point :func:`encoder.per_title.choose_points` would take (the cheapest at or
-    above ``top_vmaf`` under the cap, else the best under it): below ``top_vmaf`` it gets the next
-    lower CRF at its resolution. The bottom is the cheapest hull point clearing both floors: it
-    gets the next higher CRF. Where every point is over the cap, the cheapest gets the next
-    higher CRF.
-    """
-    if not points:
+
+def next_trials(
+    points: Sequence[RatePoint], heights: Sequence[int], crfs: Sequence[int], options: PerTitleOptions
+) -> list[Trial]:
+    """The next pass's trials given the points measured so far (none: the first pass); an empty
+    list when the analysis is done. ``heights`` are the resolutions to try, largest first."""
+    if not heights:
         return []
     grid = sorted(set(crfs))
+    inner = inner_crfs(grid)
+    if not points:
+        return [(heights[0], crf) for crf in inner]
     tried = {(p.height, round(crf_of(p))) for p in points}
-    hull = upper_hull(points)
     wanted: list[Trial] = []
-
-    def want(point: RatePoint, direction: int) -> None:
-        crf = _neighbour(grid, round(crf_of(point)), direction)
-        if crf is not None and (point.height, crf) not in tried and (point.height, crf) not in wanted:
-            wanted.append((point.height, crf))
-
-    capped = [p for p in hull if p.bitrate <= options.max_bitrate]
-    if not capped:
-        want(min(points, key=lambda p: p.bitrate), 1)
-        return wanted
-    top = top_point(hull, options)
-    if top.quality < options.top_vmaf:
-        want(top, -1)
-    floor_rate = min(options.min_bitrate, top.bitrate)
-    floor_quality = min(options.min_vmaf, top.quality)
-    bottom = next(p for p in capped if p.bitrate >= floor_rate and p.quality >= floor_quality)
-    if bottom != top:
-        want(bottom, 1)
+    tried_heights = {h for h, _ in tried}
+    if len(tried_heights) == 1 and not floor_reached(points, options):
+        wanted += [(h, crf) for h in heights[1:] for crf in inner]
+    hull = upper_hull(points)
+    if any(p.bitrate <= options.max_bitrate for p in hull):
+        top = top_point(hull, options)
+        crf = _lower(grid, round(crf_of(top))) if top.quality < options.top_vmaf else None
+        if crf is not None and (top.height, crf) not in tried:
+            wanted.append((top.height, crf))
+    elif not wanted:  # everything over the cap: the next higher CRF at the cheapest point
+        cheapest = min(points, key=lambda p: p.bitrate)
+        crf = min((c for c in grid if c > round(crf_of(cheapest))), default=None)
+        if crf is not None and (cheapest.height, crf) not in tried:
+            wanted.append((cheapest.height, crf))
     return wanted

@@ -1,13 +1,13 @@
 """Trial encodes for a per-title ladder: the FFmpeg and libvmaf runs (the I/O half).
 
-Per excerpt and pass (``encoder.trial_grid``: the coarse grid, then only where the hull's ends
-land), one FFmpeg decodes the master's excerpt once and writes one x264 trial per resolution and
-CRF; a second FFmpeg decodes the excerpt again and scores them all in one libvmaf pass. Each
-trial's rate is its video bitstream's bits over the excerpt's length; its quality is libvmaf's
-VMAF against the master's excerpt scaled to its display size (``encoder.quality``). Both passes
-seek the master alike (``-ss`` before ``-i``: decoded from the keyframe before, frames before the
-start dropped), so trial and reference match frame for frame; a lossless copy of the excerpt
-as the reference cost more to write and decode than decoding the master twice.
+Each excerpt of the master is decoded once, to raw frames in the work folder (a 2 s 1080p
+excerpt is about 190 MB: decoding a high-rate master again for every pass cost more than the
+trials themselves). Per excerpt and pass (``encoder.trial_grid``: the top resolution, then the
+smaller ones and the grid's ends only where the hull needs them), one FFmpeg reads the frames
+and writes one x264 trial per resolution and CRF; a second reads them again and scores them all
+in one libvmaf pass. Each trial's rate is its video bitstream's bits over the excerpt's length;
+its quality is libvmaf's VMAF against the excerpt scaled to the master's display size
+(``encoder.quality``), on pairs of frames (``QualityJob.pairs_every``).
 A resolution's point pools every excerpt: total bits over total seconds, the mean over all the
 scored frames.
 """
@@ -25,7 +25,7 @@ from encoder.ladder import SourceGeometry, display_size, plan_ladder
 from encoder.per_title import TrialSize, choose_excerpts
 from encoder.quality import QualityJob, build_batch_quality_args, parse_vmaf_log
 from encoder.runner import SubprocessRunner
-from encoder.trial_grid import first_crfs, refinements
+from encoder.trial_grid import next_trials
 from vodpipe.errors import InvalidMasterError
 
 if TYPE_CHECKING:
@@ -79,20 +79,24 @@ def _trial_path(workdir: Path, excerpt: int, size: TrialSize, crf: int) -> Path:
     return workdir / f"trial-{excerpt}-{size.height}-crf{crf}.mp4"
 
 
-def _input(master: Path, excerpt: Excerpt) -> list[str]:
-    """The excerpt of the master as an input; both passes decode it alike, frame for frame."""
-    return ["-ss", f"{excerpt.start:.6f}", "-t", f"{excerpt.seconds:.6f}", "-i", str(master)]
+def excerpt_args(ffmpeg: str, master: Path, excerpt: Excerpt, path: Path) -> list[str]:
+    """The master's excerpt decoded once, to raw frames (NUT keeps the size, pixel format, sample
+    aspect ratio and timestamps) that every pass reads back for almost nothing."""
+    return [
+        ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats",
+        "-ss", f"{excerpt.start:.6f}", "-t", f"{excerpt.seconds:.6f}", "-i", str(master),
+        "-map", "0:v:0", "-c:v", "rawvideo", "-f", "nut", str(path),
+    ]  # fmt: skip
 
 
 def trial_args(
     ffmpeg: str,
-    master: Path,
-    excerpt: Excerpt,
+    frames: Path,
     outputs: list[tuple[PlannedRung, list[tuple[int, Path]]]],
     preset: str,
     gop: int,
 ) -> list[str]:
-    """One decode of the excerpt, per size a split into CRF trials."""
+    """One read of the excerpt's frames, per size a split into CRF trials."""
     graph = [f"[0:v]split={len(outputs)}" + "".join(f"[s{i}]" for i in range(len(outputs)))]
     maps: list[str] = []
     for i, (rung, trials) in enumerate(outputs):
@@ -108,18 +112,8 @@ def trial_args(
             maps += ["-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", str(path)]
     return [
         ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats",
-        *_input(master, excerpt), "-filter_complex", ";".join(graph), "-an", *maps,
+        "-i", str(frames), "-filter_complex", ";".join(graph), "-an", *maps,
     ]  # fmt: skip
-
-
-def scoring_args(ffmpeg: str, master: Path, excerpt: Excerpt, jobs: Sequence[QualityJob]) -> list[str]:
-    """One libvmaf pass over the excerpt: the master's excerpt is decoded once (no lossless copy to
-    write and decode again) and scores every trial."""
-    args = build_batch_quality_args(ffmpeg, jobs)
-    at = args.index("-i")
-    if args[at + 1] != str(master):
-        raise ValueError("the batch's first input is not the master")
-    return [*args[:at], *_input(master, excerpt), *args[at + 2 :]]
 
 
 def bitstream_bits(path: Path) -> int:
@@ -156,7 +150,7 @@ def run_trials(
     workdir: Path,
     progress: Callable[[float], None] | None = None,
 ) -> tuple[list[RatePoint], tuple[Excerpt, ...], tuple[TrialSize, ...]]:
-    """Two passes of trials (``encoder.trial_grid``): the coarse grid, then where rungs land."""
+    """Trials pass by pass (``encoder.trial_grid``), each pass pooled over the excerpts."""
     geometry, duration, rate = probe_source(master)
     if duration <= 0:
         raise InvalidMasterError(f"master {master.name} has no duration")
@@ -167,7 +161,7 @@ def run_trials(
     runner = SubprocessRunner()
     workdir.mkdir(parents=True, exist_ok=True)
     seconds = sum(e.seconds for e in excerpts)
-    steps = 4 * len(excerpts)  # two passes of two FFmpeg runs per excerpt
+    steps = 6 * len(excerpts)  # mostly three passes of two FFmpeg runs per excerpt
     done = 0
 
     def step() -> None:
@@ -178,36 +172,43 @@ def run_trials(
 
     measured = _Measured()
 
+    frames = [workdir / f"excerpt-{e}.nut" for e in range(len(excerpts))]
+    for excerpt, path in zip(excerpts, frames, strict=True):
+        runner.run(excerpt_args(ffmpeg, master, excerpt, path), excerpt.seconds)
+
     def run_pass(trials: Sequence[Trial]) -> None:
         by_size = [(size, planned, [c for h, c in trials if h == size.height]) for size, planned in sizes]
         by_size = [(size, planned, crfs) for size, planned, crfs in by_size if crfs]
         for e, excerpt in enumerate(excerpts):
             outputs = [(p, [(c, _trial_path(workdir, e, s, c)) for c in crfs]) for s, p, crfs in by_size]
-            runner.run(trial_args(ffmpeg, master, excerpt, outputs, preset, gop), excerpt.seconds)
+            runner.run(trial_args(ffmpeg, frames[e], outputs, preset, gop), excerpt.seconds)
             step()
             # One libvmaf per trial, one thread each: many in one graph, and the host's cores
             # are better spent on the graph's decoders than on each filter's own thread pool.
             jobs = {
                 (size.height, crf): QualityJob(
-                    _trial_path(workdir, e, size, crf), master, width, height,
+                    _trial_path(workdir, e, size, crf), frames[e], width, height,
                     workdir / f"vmaf-{e}-{size.height}-{crf}.json",
-                    n_subsample=options.subsample, threads=1, ssim=False,
+                    pairs_every=options.subsample, threads=1, ssim=False,
                 )
                 for size, _, crfs in by_size
                 for crf in crfs
             }  # fmt: skip
-            runner.run(scoring_args(ffmpeg, master, excerpt, list(jobs.values())), excerpt.seconds)
+            runner.run(build_batch_quality_args(ffmpeg, list(jobs.values())), excerpt.seconds)
             for key, job in jobs.items():
-                frames = parse_vmaf_log(job.log_path.read_text())
-                measured.add(key, bitstream_bits(job.rung), [f.vmaf for f in frames])
+                scores = parse_vmaf_log(job.log_path.read_text())
+                measured.add(key, bitstream_bits(job.rung), [f.vmaf for f in scores])
                 job.rung.unlink()
                 job.log_path.unlink()
             step()
 
-    run_pass([(size.height, crf) for size, _ in sizes for crf in first_crfs(options.crfs)])
-    extra = refinements(measured.points(seconds), options.crfs, options)
-    if extra:
-        run_pass(extra)
+    heights = sorted({size.height for size, _ in sizes}, reverse=True)
+    trials = next_trials([], heights, options.crfs, options)
+    while trials:
+        run_pass(trials)
+        trials = next_trials(measured.points(seconds), heights, options.crfs, options)
+    for path in frames:
+        path.unlink()
     if progress is not None:
         progress(1.0)
     return measured.points(seconds), excerpts, tuple(s for s, _ in sizes)
