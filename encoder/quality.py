@@ -165,6 +165,14 @@ def build_batch_quality_args(ffmpeg_exe: str, jobs: Sequence[QualityJob]) -> lis
     return [ffmpeg_exe, *_QUIET, *inputs, "-filter_complex", ";".join(graph), *outputs]
 
 
+def split_batch(jobs: Sequence[QualityJob], processes: int) -> list[list[QualityJob]]:
+    """A batch dealt round-robin into at most ``processes`` batches, to run at once: one filter
+    graph runs its libvmaf filters one after another, on one core. Dealt in order, so jobs listed
+    largest first spread their cost evenly."""
+    count = max(1, min(processes, len(jobs)))
+    return [list(jobs[i::count]) for i in range(count) if jobs[i::count]]
+
+
 def _metric(metrics: dict[str, Any], name: str, frame: int) -> float:
     try:
         value = float(metrics[name])

@@ -4,16 +4,17 @@ Each excerpt of the master is decoded once, to raw frames in the work folder (a 
 excerpt is about 190 MB: decoding a high-rate master again for every pass cost more than the
 trials themselves). Per excerpt and pass (``encoder.trial_grid``: the top resolution, then the
 smaller ones and the grid's ends only where the hull needs them), one FFmpeg reads the frames
-and writes one x264 trial per resolution and CRF; a second reads them again and scores them all
-in one libvmaf pass. Each trial's rate is its video bitstream's bits over the excerpt's length;
-its quality is libvmaf's VMAF against the excerpt scaled to the master's display size
-(``encoder.quality``), on pairs of frames (``QualityJob.pairs_every``).
+and writes one x264 trial per resolution and CRF; then one FFmpeg per core reads them again and
+scores its share of the trials, one libvmaf each. Each trial's rate is its video bitstream's
+bits over the excerpt's length; its quality is libvmaf's VMAF against the excerpt scaled to the
+master's display size (``encoder.quality``), on pairs of frames (``QualityJob.pairs_every``).
 A resolution's point pools every excerpt: total bits over total seconds, the mean over all the
 scored frames.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -23,7 +24,7 @@ import av
 from encoder.hull import RatePoint
 from encoder.ladder import SourceGeometry, display_size, plan_ladder
 from encoder.per_title import TrialSize, choose_excerpts
-from encoder.quality import QualityJob, build_batch_quality_args, parse_vmaf_log
+from encoder.quality import QualityJob, build_batch_quality_args, host_threads, parse_vmaf_log, split_batch
 from encoder.runner import SubprocessRunner
 from encoder.trial_grid import next_trials
 from vodpipe.errors import InvalidMasterError
@@ -183,8 +184,8 @@ def run_trials(
             outputs = [(p, [(c, _trial_path(workdir, e, s, c)) for c in crfs]) for s, p, crfs in by_size]
             runner.run(trial_args(ffmpeg, frames[e], outputs, preset, gop), excerpt.seconds)
             step()
-            # One libvmaf per trial, one thread each: many in one graph, and the host's cores
-            # are better spent on the graph's decoders than on each filter's own thread pool.
+            # One libvmaf per trial, one thread each: the trials are dealt to one FFmpeg per core,
+            # run at once, rather than each filter given a thread pool of its own (more CPU).
             jobs = {
                 (size.height, crf): QualityJob(
                     _trial_path(workdir, e, size, crf), frames[e], width, height,
@@ -194,7 +195,14 @@ def run_trials(
                 for size, _, crfs in by_size
                 for crf in crfs
             }  # fmt: skip
-            runner.run(build_batch_quality_args(ffmpeg, list(jobs.values())), excerpt.seconds)
+            batches = split_batch(list(jobs.values()), host_threads())
+            with ThreadPoolExecutor(len(batches)) as pool:
+                runs = [
+                    pool.submit(runner.run, build_batch_quality_args(ffmpeg, batch), excerpt.seconds)
+                    for batch in batches
+                ]
+                for run in runs:
+                    run.result()
             for key, job in jobs.items():
                 scores = parse_vmaf_log(job.log_path.read_text())
                 measured.add(key, bitstream_bits(job.rung), [f.vmaf for f in scores])

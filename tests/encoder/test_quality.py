@@ -14,6 +14,7 @@ from encoder.quality import (
     host_threads,
     parse_vmaf_log,
     percentile,
+    split_batch,
     summarize,
     wants_phone_model,
 )
@@ -193,3 +194,13 @@ def test_pairs_of_two_or_fewer_feed_every_frame(pairs: int, subsample: str) -> N
     graph = build_quality_args("ffmpeg", job)[13]
     assert "select" not in graph
     assert f":n_subsample={subsample}:" in graph
+
+
+def test_a_batch_is_dealt_round_robin_to_at_most_one_ffmpeg_per_core() -> None:
+    jobs = [QualityJob(Path(f"t{i}.mp4"), Path("m.nut"), 640, 360, Path(f"l{i}.json")) for i in range(5)]
+    assert [[j.rung.name for j in batch] for batch in split_batch(jobs, 2)] == [
+        ["t0.mp4", "t2.mp4", "t4.mp4"],
+        ["t1.mp4", "t3.mp4"],
+    ]
+    assert split_batch(jobs[:1], 4) == [jobs[:1]]
+    assert split_batch(jobs, 0) == [jobs]
