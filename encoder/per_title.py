@@ -1,7 +1,8 @@
 """Per-title ladders: rungs chosen on the measured rate-quality hull of one master.
 
-Trial encodes (``encoder.trials``, the I/O) give a (bitrate, VMAF) point for every resolution of
-the base ladder that fits the source and every CRF of a grid. Everything else here is pure: the
+Trial encodes (``encoder.trials``, the I/O) give a (bitrate, VMAF) point for the resolutions of
+the base ladder that fit the source and the CRFs of a grid that ``encoder.trial_grid`` picks,
+pass by pass, where the hull needs them. Everything else here is pure: the
 excerpts to sample, the upper convex hull (``encoder.hull``), the rungs chosen on it and the
 resulting :class:`Ladder`, whose rungs encode at their trial's CRF with a maxrate/bufsize cap
 from the measured bitrate (capped CRF: one-pass ABR misses its target on easy content, see
@@ -50,8 +51,8 @@ class PerTitleOptions:
     # A title longer than whole_seconds is sampled: excerpts of excerpt_seconds (one GOP of the
     # default ladder, so a trial holds keyframes as often as the encode) covering about
     # sample_fraction of it, at least one and at most ``excerpts``. The analysis costs in
-    # proportion to what it samples, about 3x the per-title encode of the same seconds (a
-    # dozen trials and their VMAF against 3-5 rungs): 5 % keeps it under a fifth of the encode.
+    # proportion to what it samples, about 3-4x the per-title encode of the same seconds (a
+    # dozen trials and their VMAF against 3-5 rungs): at 5 %, about a fifth of the encode.
     excerpts: int = 5
     excerpt_seconds: float = 2.0
     sample_fraction: float = 0.05
