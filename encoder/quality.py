@@ -41,6 +41,12 @@ class QualityJob:
     display_height: int
     log_path: Path
     n_subsample: int = 1  # score every Nth frame: long titles need not score every frame
+    # Score frames 0, N, 2N... as n_subsample=N would, but feed libvmaf only those frames and
+    # the one after each (frames N-2 of every N are dropped before scaling): VMAF's motion
+    # feature is the lesser of the motion into and out of a frame, so the frame after each
+    # scored one keeps it right, and scaling and libvmaf see 2 frames in N. Scores are logged
+    # under the fed frames' indices (0, 2, 4...). 0: feed every frame.
+    pairs_every: int = 0
     threads: int = 1
     phone_model: bool = False
     # SSIM (libvmaf's float_ssim) is about three quarters of the pass's time: trial encodes
@@ -110,7 +116,14 @@ def _model_option(phone: bool) -> str:
 
 def _prepare(job: QualityJob) -> str:
     size = f"{job.display_width}:{job.display_height}"
-    return f"scale={size}:flags=bicubic,format=yuv420p,setsar=1,setpts=PTS-STARTPTS"
+    scale = f"scale={size}:flags=bicubic,format=yuv420p,setsar=1,setpts=PTS-STARTPTS"
+    if job.pairs_every > 2:
+        return f"select='lt(mod(n\\,{job.pairs_every})\\,2)',{scale}"
+    return scale
+
+
+def _subsample(job: QualityJob) -> int:
+    return min(job.pairs_every, 2) if job.pairs_every else job.n_subsample
 
 
 def _libvmaf(job: QualityJob) -> str:
@@ -119,7 +132,7 @@ def _libvmaf(job: QualityJob) -> str:
         ("feature", "name=psnr|name=float_ssim" if job.ssim else "name=psnr"),
         ("log_fmt", "json"),
         ("log_path", str(job.log_path)),
-        ("n_subsample", str(job.n_subsample)),
+        ("n_subsample", str(_subsample(job))),
         ("n_threads", str(job.threads)),
     ]
     vmaf = ":".join(f"{key}={_escape_option(value)}" for key, value in options)
@@ -150,6 +163,14 @@ def build_batch_quality_args(ffmpeg_exe: str, jobs: Sequence[QualityJob]) -> lis
         graph.append(f"[{i}:v]{_prepare(job)}[main{i}];[main{i}][ref{i - 1}]{_libvmaf(job)}[out{i}]")
         outputs += ["-map", f"[out{i}]", "-f", "null", "-"]
     return [ffmpeg_exe, *_QUIET, *inputs, "-filter_complex", ";".join(graph), *outputs]
+
+
+def split_batch(jobs: Sequence[QualityJob], processes: int) -> list[list[QualityJob]]:
+    """A batch dealt round-robin into at most ``processes`` batches, to run at once: one filter
+    graph runs its libvmaf filters one after another, on one core. Dealt in order, so jobs listed
+    largest first spread their cost evenly."""
+    count = max(1, min(processes, len(jobs)))
+    return [list(jobs[i::count]) for i in range(count) if jobs[i::count]]
 
 
 def _metric(metrics: dict[str, Any], name: str, frame: int) -> float:

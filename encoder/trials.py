@@ -1,17 +1,21 @@
 """Trial encodes for a per-title ladder: the FFmpeg and libvmaf runs (the I/O half).
 
-Per excerpt, one FFmpeg decodes the master once and writes a lossless copy of the excerpt (the
-reference every trial is scored against, frame for frame) and one x264 trial per resolution and
-CRF; a second FFmpeg scores them all in one libvmaf pass. Each trial's rate is its video
-bitstream's bits over the excerpt's length; its quality is libvmaf's VMAF against the reference
-scaled to the master's display size (``encoder.quality``).
+Each excerpt of the master is decoded once, to raw frames in the work folder (a 2 s 1080p
+excerpt is about 190 MB: decoding a high-rate master again for every pass cost more than the
+trials themselves). Per excerpt and pass (``encoder.trial_grid``: the top resolution, then the
+smaller ones and the grid's ends only where the hull needs them), one FFmpeg reads the frames
+and writes one x264 trial per resolution and CRF; then one FFmpeg per core reads them again and
+scores its share of the trials, one libvmaf each. Each trial's rate is its video bitstream's
+bits over the excerpt's length; its quality is libvmaf's VMAF against the excerpt scaled to the
+master's display size (``encoder.quality``), on pairs of frames (``QualityJob.pairs_every``).
 A resolution's point pools every excerpt: total bits over total seconds, the mean over all the
 scored frames.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -20,16 +24,18 @@ import av
 from encoder.hull import RatePoint
 from encoder.ladder import SourceGeometry, display_size, plan_ladder
 from encoder.per_title import TrialSize, choose_excerpts
-from encoder.quality import QualityJob, build_batch_quality_args, host_threads, parse_vmaf_log
+from encoder.quality import QualityJob, build_batch_quality_args, host_threads, parse_vmaf_log, split_batch
 from encoder.runner import SubprocessRunner
+from encoder.trial_grid import next_trials
 from vodpipe.errors import InvalidMasterError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
     from encoder.ladder import Ladder, PlannedRung
     from encoder.per_title import Excerpt, PerTitleOptions
+    from encoder.trial_grid import Trial
 
 
 def probe_source(master: Path) -> tuple[SourceGeometry, float, Fraction]:
@@ -74,18 +80,26 @@ def _trial_path(workdir: Path, excerpt: int, size: TrialSize, crf: int) -> Path:
     return workdir / f"trial-{excerpt}-{size.height}-crf{crf}.mp4"
 
 
+def excerpt_args(ffmpeg: str, master: Path, excerpt: Excerpt, path: Path) -> list[str]:
+    """The master's excerpt decoded once, to raw frames (NUT keeps the size, pixel format, sample
+    aspect ratio and timestamps) that every pass reads back for almost nothing."""
+    return [
+        ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats",
+        "-ss", f"{excerpt.start:.6f}", "-t", f"{excerpt.seconds:.6f}", "-i", str(master),
+        "-map", "0:v:0", "-c:v", "rawvideo", "-f", "nut", str(path),
+    ]  # fmt: skip
+
+
 def trial_args(
     ffmpeg: str,
-    master: Path,
-    excerpt: Excerpt,
-    reference: Path,
+    frames: Path,
     outputs: list[tuple[PlannedRung, list[tuple[int, Path]]]],
     preset: str,
     gop: int,
 ) -> list[str]:
-    """One decode of the excerpt: the lossless reference, and per size a split into CRF trials."""
-    graph = [f"[0:v]split={len(outputs) + 1}[ref]" + "".join(f"[s{i}]" for i in range(len(outputs)))]
-    maps: list[str] = ["-map", "[ref]", "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", str(reference)]
+    """One read of the excerpt's frames, per size a split into CRF trials."""
+    graph = [f"[0:v]split={len(outputs)}" + "".join(f"[s{i}]" for i in range(len(outputs)))]
+    maps: list[str] = []
     for i, (rung, trials) in enumerate(outputs):
         sar = "1" if rung.sar == 1 else f"{rung.sar.numerator}/{rung.sar.denominator}"
         labels = "".join(f"[t{i}_{j}]" for j in range(len(trials)))
@@ -99,8 +113,7 @@ def trial_args(
             maps += ["-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", str(path)]
     return [
         ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats",
-        "-ss", f"{excerpt.start:.6f}", "-t", f"{excerpt.seconds:.6f}", "-i", str(master),
-        "-filter_complex", ";".join(graph), "-an", *maps,
+        "-i", str(frames), "-filter_complex", ";".join(graph), "-an", *maps,
     ]  # fmt: skip
 
 
@@ -108,6 +121,24 @@ def bitstream_bits(path: Path) -> int:
     """Bits of the video bitstream itself, without the container's boxes."""
     with av.open(str(path)) as container:
         return 8 * sum(packet.size for packet in container.demux(video=0))
+
+
+@dataclass
+class _Measured:
+    """Bits and VMAF frame scores of each (height, CRF) trial, pooled over the excerpts."""
+
+    bits: dict[Trial, int] = field(default_factory=dict)
+    scores: dict[Trial, list[float]] = field(default_factory=dict)
+
+    def add(self, key: Trial, bits: int, scores: list[float]) -> None:
+        self.bits[key] = self.bits.get(key, 0) + bits
+        self.scores.setdefault(key, []).extend(scores)
+
+    def points(self, seconds: float) -> list[RatePoint]:
+        return [
+            RatePoint(round(self.bits[key] / seconds), round(sum(v) / len(v), 3), key[0], f"crf={key[1]}")
+            for key, v in sorted(self.scores.items())
+        ]
 
 
 def run_trials(
@@ -120,6 +151,7 @@ def run_trials(
     workdir: Path,
     progress: Callable[[float], None] | None = None,
 ) -> tuple[list[RatePoint], tuple[Excerpt, ...], tuple[TrialSize, ...]]:
+    """Trials pass by pass (``encoder.trial_grid``), each pass pooled over the excerpts."""
     geometry, duration, rate = probe_source(master)
     if duration <= 0:
         raise InvalidMasterError(f"master {master.name} has no duration")
@@ -129,44 +161,62 @@ def run_trials(
     gop = max(1, round(base.gop_seconds * rate))
     runner = SubprocessRunner()
     workdir.mkdir(parents=True, exist_ok=True)
-    steps = 2 * len(excerpts)
+    seconds = sum(e.seconds for e in excerpts)
+    steps = 6 * len(excerpts)  # mostly three passes of two FFmpeg runs per excerpt
     done = 0
 
     def step() -> None:
         nonlocal done
         done += 1
         if progress is not None:
-            progress(done / steps)
+            progress(min(1.0, done / steps))
 
-    bits: dict[tuple[int, int], int] = {}
-    scores: dict[tuple[int, int], list[float]] = {}
-    seconds = 0.0
-    for e, excerpt in enumerate(excerpts):
-        reference = workdir / f"reference-{e}.mp4"  # not Matroska: its 1 ms clock misaligns frames
-        outputs = [(p, [(c, _trial_path(workdir, e, s, c)) for c in options.crfs]) for s, p in sizes]
-        runner.run(trial_args(ffmpeg, master, excerpt, reference, outputs, preset, gop), excerpt.seconds)
-        step()
-        seconds += excerpt.seconds
-        # One libvmaf pass scores every trial of the excerpt: the reference is decoded once.
-        keys = [(size.height, crf) for size, _ in sizes for crf in options.crfs]
-        jobs = [
-            QualityJob(
-                _trial_path(workdir, e, size, crf), reference, width, height,
-                workdir / f"vmaf-{e}-{size.height}-{crf}.json",
-                n_subsample=options.subsample, threads=host_threads(), ssim=False,
-            )
-            for size, _ in sizes
-            for crf in options.crfs
-        ]  # fmt: skip
-        runner.run(build_batch_quality_args(ffmpeg, jobs), excerpt.seconds)
-        for key, job in zip(keys, jobs, strict=True):
-            bits[key] = bits.get(key, 0) + bitstream_bits(job.rung)
-            scores.setdefault(key, []).extend(f.vmaf for f in parse_vmaf_log(job.log_path.read_text()))
-            job.rung.unlink()
-        step()
-        reference.unlink()
-    points = [
-        RatePoint(round(bits[key] / seconds), round(sum(v) / len(v), 3), key[0], f"crf={key[1]}")
-        for key, v in sorted(scores.items())
-    ]
-    return points, excerpts, tuple(s for s, _ in sizes)
+    measured = _Measured()
+
+    frames = [workdir / f"excerpt-{e}.nut" for e in range(len(excerpts))]
+    for excerpt, path in zip(excerpts, frames, strict=True):
+        runner.run(excerpt_args(ffmpeg, master, excerpt, path), excerpt.seconds)
+
+    def run_pass(trials: Sequence[Trial]) -> None:
+        by_size = [(size, planned, [c for h, c in trials if h == size.height]) for size, planned in sizes]
+        by_size = [(size, planned, crfs) for size, planned, crfs in by_size if crfs]
+        for e, excerpt in enumerate(excerpts):
+            outputs = [(p, [(c, _trial_path(workdir, e, s, c)) for c in crfs]) for s, p, crfs in by_size]
+            runner.run(trial_args(ffmpeg, frames[e], outputs, preset, gop), excerpt.seconds)
+            step()
+            # One libvmaf per trial, one thread each: the trials are dealt to one FFmpeg per core,
+            # run at once, rather than each filter given a thread pool of its own (more CPU).
+            jobs = {
+                (size.height, crf): QualityJob(
+                    _trial_path(workdir, e, size, crf), frames[e], width, height,
+                    workdir / f"vmaf-{e}-{size.height}-{crf}.json",
+                    pairs_every=options.subsample, threads=1, ssim=False,
+                )
+                for size, _, crfs in by_size
+                for crf in crfs
+            }  # fmt: skip
+            batches = split_batch(list(jobs.values()), host_threads())
+            with ThreadPoolExecutor(len(batches)) as pool:
+                runs = [
+                    pool.submit(runner.run, build_batch_quality_args(ffmpeg, batch), excerpt.seconds)
+                    for batch in batches
+                ]
+                for run in runs:
+                    run.result()
+            for key, job in jobs.items():
+                scores = parse_vmaf_log(job.log_path.read_text())
+                measured.add(key, bitstream_bits(job.rung), [f.vmaf for f in scores])
+                job.rung.unlink()
+                job.log_path.unlink()
+            step()
+
+    heights = sorted({size.height for size, _ in sizes}, reverse=True)
+    trials = next_trials([], heights, options.crfs, options)
+    while trials:
+        run_pass(trials)
+        trials = next_trials(measured.points(seconds), heights, options.crfs, options)
+    for path in frames:
+        path.unlink()
+    if progress is not None:
+        progress(1.0)
+    return measured.points(seconds), excerpts, tuple(s for s, _ in sizes)

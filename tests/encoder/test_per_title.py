@@ -49,8 +49,10 @@ def test_by_default_even_a_six_second_title_is_sampled() -> None:
     assert choose_excerpts(6.0, PerTitleOptions()) == (Excerpt(2.0, 2.0),)
     assert choose_excerpts(3.0, PerTitleOptions()) == (Excerpt(0.0, 3.0),)
     assert choose_excerpts(30.0, PerTitleOptions()) == (Excerpt(14.0, 2.0),)
-    minute = (Excerpt(9.0, 2.0), Excerpt(29.0, 2.0), Excerpt(49.0, 2.0))
-    assert choose_excerpts(60.0, PerTitleOptions()) == minute
+    assert choose_excerpts(60.0, PerTitleOptions()) == (Excerpt(29.0, 2.0),)  # 5 %: one excerpt
+    two_minutes = (Excerpt(19.0, 2.0), Excerpt(59.0, 2.0), Excerpt(99.0, 2.0))
+    assert choose_excerpts(120.0, PerTitleOptions()) == two_minutes
+    assert len(choose_excerpts(3600.0, PerTitleOptions())) == 5  # 10 s of an hour
 
 
 def test_rungs_lie_on_the_hull_across_resolutions_and_switch_where_it_does() -> None:

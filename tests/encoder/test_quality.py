@@ -14,6 +14,7 @@ from encoder.quality import (
     host_threads,
     parse_vmaf_log,
     percentile,
+    split_batch,
     summarize,
     wants_phone_model,
 )
@@ -174,3 +175,32 @@ def test_without_ssim_the_pass_asks_libvmaf_for_psnr_only() -> None:
     )
     assert frames == [FrameScore(frame=0, vmaf=90.0, psnr_y=41.0)]
     assert summarize(frames).ssim is None
+
+
+def test_pairs_feed_libvmaf_each_scored_frame_and_the_one_after_it() -> None:
+    job = QualityJob(Path("r.mp4"), Path("m.mp4"), 640, 360, Path("l.json"), n_subsample=5, pairs_every=10)
+    graph = build_quality_args("ffmpeg", job)[13]
+    # frames 0, 1, 10, 11, 20, 21... on both sides, before scaling; libvmaf scores every other
+    # one it gets (0, 10, 20...), whose motion the frame after it keeps right
+    prepare = r"select='lt(mod(n\,10)\,2)',scale=640:360:flags=bicubic"
+    assert graph.startswith(f"[0:v]{prepare}")
+    assert f"[1:v]{prepare}" in graph
+    assert ":n_subsample=2:" in graph
+
+
+@pytest.mark.parametrize(("pairs", "subsample"), [(1, "1"), (2, "2")], ids=["every-frame", "every-other"])
+def test_pairs_of_two_or_fewer_feed_every_frame(pairs: int, subsample: str) -> None:
+    job = QualityJob(Path("r.mp4"), Path("m.mp4"), 640, 360, Path("l.json"), n_subsample=5, pairs_every=pairs)
+    graph = build_quality_args("ffmpeg", job)[13]
+    assert "select" not in graph
+    assert f":n_subsample={subsample}:" in graph
+
+
+def test_a_batch_is_dealt_round_robin_to_at_most_one_ffmpeg_per_core() -> None:
+    jobs = [QualityJob(Path(f"t{i}.mp4"), Path("m.nut"), 640, 360, Path(f"l{i}.json")) for i in range(5)]
+    assert [[j.rung.name for j in batch] for batch in split_batch(jobs, 2)] == [
+        ["t0.mp4", "t2.mp4", "t4.mp4"],
+        ["t1.mp4", "t3.mp4"],
+    ]
+    assert split_batch(jobs[:1], 4) == [jobs[:1]]
+    assert split_batch(jobs, 0) == [jobs]

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+from encoder.ladder import PlannedRung
+from encoder.per_title import Excerpt
+from encoder.trials import excerpt_args, trial_args
+
+
+def test_an_excerpt_is_decoded_once_to_raw_frames() -> None:
+    args = excerpt_args("ffmpeg", Path("/m/master.mov"), Excerpt(14.0, 2.0), Path("/w/excerpt-0.nut"))
+    # input seeking: decoded from the keyframe before, frames before 14 s dropped, 2 s kept
+    assert args[args.index("-ss") + 1 : args.index("-i") + 2] == [
+        "14.000000",
+        "-t",
+        "2.000000",
+        "-i",
+        "/m/master.mov",
+    ]
+    assert args[-7:] == ["-map", "0:v:0", "-c:v", "rawvideo", "-f", "nut", "/w/excerpt-0.nut"]
+
+
+def test_trials_read_the_raw_frames_and_split_per_size_then_per_crf() -> None:
+    rungs = [
+        PlannedRung("720p", 1280, 720, 3_000_000, 4_500_000, 6_000_000),
+        PlannedRung("360p", 640, 360, 800_000, 1_200_000, 1_600_000, Fraction(1)),
+    ]
+    outputs = [
+        (rungs[0], [(25, Path("/w/a25.mp4")), (31, Path("/w/a31.mp4"))]),
+        (rungs[1], [(25, Path("/w/b25.mp4"))]),
+    ]
+    args = trial_args("ffmpeg", Path("/w/excerpt-0.nut"), outputs, "veryfast", 48)
+    assert args[args.index("-i") + 1] == "/w/excerpt-0.nut"
+    assert "-ss" not in args
+    graph = args[args.index("-filter_complex") + 1].split(";")
+    assert graph[0] == "[0:v]split=2[s0][s1]"
+    assert graph[1].startswith("[s0]scale=1280:720:flags=bicubic")
+    assert graph[1].endswith("split=2[t0_0][t0_1]")
+    assert graph[2].endswith("split=1[t1_0]")
+    assert [args[i + 1] for i, a in enumerate(args) if a == "-crf"] == ["25", "31", "25"]
+    assert args.count("-g") == 3
+    assert args[args.index("-g") + 1] == "48"
