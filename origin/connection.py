@@ -7,8 +7,9 @@ the prebuilt head and the held body in one write, or the head and then the file 
 whole connection to aiohttp for good: its request handler is given the transport and every byte
 not yet answered, and from then on it alone reads and writes (``asyncio.Transport.set_protocol``).
 
-A file is sent with ``os.sendfile`` straight on the socket; when the socket is full, a duplicate
-of its descriptor waits in the loop's selector for room (the transport owns the original's
+A file's head is sent with ``MSG_MORE`` (the kernel holds it for the body's first packet) and
+the file with ``os.sendfile`` straight on the socket; when the socket is full, a duplicate of its
+descriptor waits in the loop's selector for room (the transport owns the original's
 registration), so the rest of a segment costs one system call per wake-up and no task.
 """
 
@@ -18,6 +19,7 @@ import asyncio
 import contextlib
 import errno
 import os
+import socket
 from typing import TYPE_CHECKING, cast
 
 from origin.fast import head_end
@@ -88,8 +90,11 @@ class FastConnection(asyncio.Protocol):
         self._load: asyncio.Task[None] | None = None
         self._socket = -1
         self._client: str | None = None  # the peer's address, for the access log
-        self._watch = -1  # a duplicate of the socket's descriptor, for the selector
         self._watching = False
+        # A duplicate of the connection's socket (made on the first file): it waits in the
+        # selector for room (the transport owns the original's registration) and sends a file's
+        # head with MSG_MORE.
+        self._twin_socket: socket.socket | None = None
         self._copy = False  # sendfile refused: the file is copied through the transport
         # The file being sent: the file, the next offset, the bytes left, what to record at the end
         self._file: FileIO | None = None
@@ -123,9 +128,7 @@ class FastConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
         self._stop_file()
-        if self._watch >= 0:
-            os.close(self._watch)
-            self._watch = -1
+        self._close_twin()
         if self._idle is not None:
             self._idle.cancel()
         if self._load is not None:
@@ -212,13 +215,38 @@ class FastConnection(asyncio.Protocol):
             self._hand_over()
             return False
         self._buffer = self._buffer[request.size :]
-        transport.write(head)
+        self._write_head(transport, head, answer.size)
         self._busy = True
         self._file, self._offset, self._left = file, 0, answer.size
         self._sending = (answer, request, started)
         self._no_more = self._no_more or request.close
         self._send_file()
         return True
+
+    def _twin(self) -> socket.socket:
+        if self._twin_socket is None:
+            self._twin_socket = socket.socket(fileno=os.dup(self._socket))
+        return self._twin_socket
+
+    def _close_twin(self) -> None:
+        if self._twin_socket is not None:
+            self._twin_socket.close()
+            self._twin_socket = None
+
+    def _write_head(self, transport: asyncio.Transport, head: bytes, size: int) -> None:
+        """A file response's head, sent with MSG_MORE so that the kernel holds it for the body's
+        first packet (tcp(7)) rather than sending it alone: a small packet of its own costs the
+        client an extra segment to acknowledge before the body flows, and on loopback it cost a
+        tenth to a quarter of the segment rate (``vodpipe bench origin``, 2 workers: 0.74-0.81x
+        nginx without it, 1.04-1.09x with it)."""
+        sent = 0
+        if size and not transport.get_write_buffer_size():
+            try:
+                sent = self._twin().send(head, socket.MSG_MORE)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+        if sent < len(head):
+            transport.write(head[sent:])
 
     def _responded(self, request: PlainRequest, answer: Answer, started: float) -> None:
         self._last = self._loop.time()
@@ -281,16 +309,14 @@ class FastConnection(asyncio.Protocol):
             self._serve()
 
     def _wait_writable(self) -> None:
-        if self._watch < 0:
-            self._watch = os.dup(self._socket)
         if not self._watching:
-            self._loop.add_writer(self._watch, self._writable)
+            self._loop.add_writer(self._twin().fileno(), self._writable)
             self._watching = True
 
     def _stop_file(self) -> None:
-        if self._watching:
-            self._loop.remove_writer(self._watch)
-            self._watching = False
+        if self._watching and self._twin_socket is not None:
+            self._loop.remove_writer(self._twin_socket.fileno())
+        self._watching = False
         if self._file is not None:
             self._file.close()
             self._file = None
@@ -315,9 +341,7 @@ class FastConnection(asyncio.Protocol):
         self._transport = None
         if self._idle is not None:
             self._idle.cancel()
-        if self._watch >= 0:
-            os.close(self._watch)
-            self._watch = -1
+        self._close_twin()
         self._connections.discard(self)
         if self._reading_paused:
             transport.resume_reading()

@@ -216,6 +216,16 @@ async def test_a_file_the_socket_takes_in_pieces_arrives_whole(
     writer.close()
 
 
+async def test_an_empty_file_is_a_head_alone(origin: OriginServer, store: CountingStore) -> None:
+    store.put_bytes(f"{BASE}/video/720p/seg-00003.m4s", b"")
+    reader, writer = await connect(origin)
+    writer.write(get(f"{BASE}/video/720p/seg-00003.m4s") + get(f"{BASE}/video/720p/seg-00003.m4s"))
+    for _ in range(2):  # the miss, then the hit
+        status, fields, body = await response(reader)
+        assert (status, fields["content-length"], body) == (200, "0", b"")
+    writer.close()
+
+
 async def test_a_slow_reader_gets_the_whole_file(origin: OriginServer) -> None:
     reader, writer = await connect(origin, receive_buffer=64 << 10)
     writer.write(get(f"{BASE}/video/720p/seg-00001.m4s"))
