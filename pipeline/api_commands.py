@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ingest.api import ApiConfig, make_api
-from ingest.catalog import Catalog, parse_encryption, parse_ladder_mode, validate_title
+from ingest.catalog import Catalog, parse_ladder_mode, validate_title
 from ingest.options import TitleOptions
 from ingest.uploads import Uploads
 from ingest.validate import MasterLimits
@@ -24,7 +24,7 @@ from pipeline.bench_commands import codecs_arg
 from pipeline.serving import run_until_signalled
 from pipeline.status_view import status_lines
 from pipeline.store import make_store
-from pipeline.title_options import SettingsOptions
+from pipeline.title_options import SettingsOptions, add_encryption_argument
 from pipeline.upload_client import TusClient, UploadState, upload
 from vodpipe.errors import ConfigError, VodpipeError
 
@@ -202,14 +202,7 @@ def add_api_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument("--key", help="API key (default: VODPIPE_API_KEY; the environment keeps it out of ps)")
     p.add_argument("--chunk-size", type=int, default=8 << 20, help="bytes per PATCH (default 8 MiB)")
     # The title's options, as `vodpipe ingest` takes them; sent when the upload is created.
-    p.add_argument(
-        "--encryption",
-        type=parse_encryption,
-        nargs="?",
-        const="cbcs",
-        default="none",
-        help="none (default), cenc or cbcs (the default when the flag is given alone)",
-    )
+    add_encryption_argument(p)
     p.add_argument(
         "--signed-urls", action=argparse.BooleanOptionalAction, help="serve it only to signed URLs"
     )

@@ -39,7 +39,7 @@ from pipeline.local_secrets import with_local_secrets
 from pipeline.serving import log_audit_to_stderr, run_until_signalled
 from pipeline.settings import Settings, current_settings, in_use
 from pipeline.store import make_store
-from pipeline.title_options import apply_title_options, check_title_options
+from pipeline.title_options import add_encryption_argument, apply_title_options, check_title_options
 from pipeline.workers import serve_workers
 from vodpipe.errors import ConfigError, RequestError, VodpipeError
 
@@ -334,14 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="validate and store a master, then encode, package, publish")
     p.add_argument("path")
     p.add_argument("--title", help="title slug (default: from the file name)")
-    p.add_argument(
-        "--encryption",
-        type=parse_encryption,
-        nargs="?",
-        const="cbcs",
-        default="none",
-        help="none (default), cenc or cbcs (the default when the flag is given alone)",
-    )
+    add_encryption_argument(p)
     p.add_argument(
         "--signed-urls",
         action=argparse.BooleanOptionalAction,

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ingest.catalog import parse_encryption
 from origin.access import access_key, read_signed_urls, write_signed_urls
 from pipeline.protection import key_store, refuse_unprotectable
 from vodpipe.errors import ConfigError, InvalidFieldError, OptionError
 
 if TYPE_CHECKING:
+    import argparse
+
     from ingest.options import TitleOptions
     from pipeline.settings import Settings
     from storage.base import ObjectStore
@@ -62,3 +65,15 @@ class SettingsOptions:
 
     def forget(self, title: str) -> None:
         self.store.delete(access_key(title))
+
+
+def add_encryption_argument(parser: argparse.ArgumentParser) -> None:
+    """``--encryption [cenc|cbcs]`` as ``vodpipe ingest`` and ``vodpipe upload`` take it."""
+    parser.add_argument(
+        "--encryption",
+        type=parse_encryption,
+        nargs="?",
+        const="cbcs",
+        default="none",
+        help="none (default), cenc or cbcs (the default when the flag is given alone)",
+    )
