@@ -96,8 +96,16 @@ def trial_args(
     outputs: list[tuple[PlannedRung, list[tuple[int, Path]]]],
     preset: str,
     gop: int,
+    cores: int = 1,
 ) -> list[str]:
-    """One read of the excerpt's frames, per size a split into CRF trials."""
+    """One read of the excerpt's frames, per size a split into CRF trials.
+
+    Where the pass holds at least as many trials as ``cores``, each x264 gets one thread: the
+    trials already keep every core busy, and x264's own frame threads (about 1.5 per core each)
+    only add switching (measured on the 30 s bench pattern master, eight 2 s trials on two
+    cores: 40 % less CPU and wall time, the same bits to the kilobyte)."""
+    count = sum(len(trials) for _, trials in outputs)
+    threads = ["-threads", "1"] if count >= cores else []
     graph = [f"[0:v]split={len(outputs)}" + "".join(f"[s{i}]" for i in range(len(outputs)))]
     maps: list[str] = []
     for i, (rung, trials) in enumerate(outputs):
@@ -108,7 +116,7 @@ def trial_args(
             f"split={len(trials)}{labels}"
         )
         for j, (crf, path) in enumerate(trials):
-            maps += ["-map", f"[t{i}_{j}]", "-c:v", "libx264", "-preset", preset, "-crf", str(crf)]
+            maps += ["-map", f"[t{i}_{j}]", "-c:v", "libx264", *threads, "-preset", preset, "-crf", str(crf)]
             # GOPs as the full encode closes them, so the trial's rate is the rate it will get
             maps += ["-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", str(path)]
     return [
@@ -160,6 +168,7 @@ def run_trials(
     width, height = scoring_size(geometry)
     gop = max(1, round(base.gop_seconds * rate))
     runner = SubprocessRunner()
+    cores = host_threads()
     workdir.mkdir(parents=True, exist_ok=True)
     seconds = sum(e.seconds for e in excerpts)
     steps = 6 * len(excerpts)  # mostly three passes of two FFmpeg runs per excerpt
@@ -182,7 +191,7 @@ def run_trials(
         by_size = [(size, planned, crfs) for size, planned, crfs in by_size if crfs]
         for e, excerpt in enumerate(excerpts):
             outputs = [(p, [(c, _trial_path(workdir, e, s, c)) for c in crfs]) for s, p, crfs in by_size]
-            runner.run(trial_args(ffmpeg, frames[e], outputs, preset, gop), excerpt.seconds)
+            runner.run(trial_args(ffmpeg, frames[e], outputs, preset, gop, cores), excerpt.seconds)
             step()
             # One libvmaf per trial, one thread each: the trials are dealt to one FFmpeg per core,
             # run at once, rather than each filter given a thread pool of its own (more CPU).
@@ -195,7 +204,7 @@ def run_trials(
                 for size, _, crfs in by_size
                 for crf in crfs
             }  # fmt: skip
-            batches = split_batch(list(jobs.values()), host_threads())
+            batches = split_batch(list(jobs.values()), cores)
             with ThreadPoolExecutor(len(batches)) as pool:
                 runs = [
                     pool.submit(runner.run, build_batch_quality_args(ffmpeg, batch), excerpt.seconds)

@@ -41,3 +41,16 @@ def test_trials_read_the_raw_frames_and_split_per_size_then_per_crf() -> None:
     assert [args[i + 1] for i, a in enumerate(args) if a == "-crf"] == ["25", "31", "25"]
     assert args.count("-g") == 3
     assert args[args.index("-g") + 1] == "48"
+
+
+def test_each_x264_gets_one_thread_only_when_the_trials_fill_the_cores() -> None:
+    rung = PlannedRung("720p", 1280, 720, 3_000_000, 4_500_000, 6_000_000)
+    outputs = [(rung, [(25, Path("/w/a25.mp4")), (31, Path("/w/a31.mp4"))])]
+
+    def threads(cores: int) -> list[str]:
+        args = trial_args("ffmpeg", Path("/w/excerpt-0.nut"), outputs, "veryfast", 48, cores)
+        return [args[i + 1] for i, a in enumerate(args) if a == "-threads"]
+
+    assert threads(2) == ["1", "1"]  # two trials, two cores: one x264 per core
+    assert threads(1) == ["1", "1"]
+    assert threads(16) == []  # a big host: x264 threads itself across the idle cores
