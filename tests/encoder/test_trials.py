@@ -5,11 +5,14 @@ from pathlib import Path
 
 from encoder.ladder import PlannedRung
 from encoder.per_title import Excerpt
-from encoder.trials import excerpt_args, trial_args
+from encoder.trials import trial_args
 
 
-def test_an_excerpt_is_decoded_once_to_raw_frames() -> None:
-    args = excerpt_args("ffmpeg", Path("/m/master.mov"), Excerpt(14.0, 2.0), Path("/w/excerpt-0.nut"))
+def test_the_first_pass_decodes_the_excerpt_and_keeps_its_raw_frames() -> None:
+    rung = PlannedRung("720p", 1280, 720, 3_000_000, 4_500_000, 6_000_000)
+    outputs = [(rung, [(25, Path("/w/a25.mp4"))])]
+    source = (Path("/m/master.mov"), Excerpt(14.0, 2.0))
+    args = trial_args("ffmpeg", Path("/w/excerpt-0.nut"), outputs, "veryfast", 48, 2, source)
     # input seeking: decoded from the keyframe before, frames before 14 s dropped, 2 s kept
     assert args[args.index("-ss") + 1 : args.index("-i") + 2] == [
         "14.000000",
@@ -18,7 +21,12 @@ def test_an_excerpt_is_decoded_once_to_raw_frames() -> None:
         "-i",
         "/m/master.mov",
     ]
-    assert args[-7:] == ["-map", "0:v:0", "-c:v", "rawvideo", "-f", "nut", "/w/excerpt-0.nut"]
+    assert args.count("-i") == 1
+    graph = args[args.index("-filter_complex") + 1].split(";")
+    assert graph[0] == "[0:v:0]split=2[s0][raw]"  # the first video stream: to the trials and kept
+    raw = args.index("[raw]")
+    assert args[raw - 1 : raw + 6] == ["-map", "[raw]", "-c:v", "rawvideo", "-f", "nut", "/w/excerpt-0.nut"]
+    assert args[-1] == "/w/a25.mp4"
 
 
 def test_trials_read_the_raw_frames_and_split_per_size_then_per_crf() -> None:
@@ -34,7 +42,7 @@ def test_trials_read_the_raw_frames_and_split_per_size_then_per_crf() -> None:
     assert args[args.index("-i") + 1] == "/w/excerpt-0.nut"
     assert "-ss" not in args
     graph = args[args.index("-filter_complex") + 1].split(";")
-    assert graph[0] == "[0:v]split=2[s0][s1]"
+    assert graph[0] == "[0:v:0]split=2[s0][s1]"
     assert graph[1].startswith("[s0]scale=1280:720:flags=bicubic")
     assert graph[1].endswith("split=2[t0_0][t0_1]")
     assert graph[2].endswith("split=1[t1_0]")
