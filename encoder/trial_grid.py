@@ -7,10 +7,14 @@ smaller resolution at the grid's lowest CRF spends more than a larger one for le
 a larger one at the highest CRF is beaten by a smaller one). So:
 
 1. the top resolution at the grid's first inner CRF;
-2. every resolution at the inner CRFs, unless a point already reaches ``top_vmaf`` at or under
-   ``min_bitrate``: then the top rung costs less than the floor, the floor drops to it
-   (``encoder.per_title.choose_points``), and cheaper points could only lie under it (a still
-   slide: one trial);
+2. every resolution but the smallest at the inner CRFs, unless a point already reaches
+   ``top_vmaf`` at or under ``min_bitrate``: then the top rung costs less than the floor, the
+   floor drops to it (``encoder.per_title.choose_points``), and cheaper points could only lie
+   under it (a still slide: one trial). The smallest resolution only ever serves the bottom
+   rung: it joins the next pass where the larger ones leave every point more than a rung step
+   (``max_ratio``) above the floor, where a smaller picture is what reaches it (on the bench
+   set, 360p at CRF 31 came within 160-270 kb/s of a 150 kb/s floor, and no 240p point was ever
+   chosen: 240p at CRF 25 cost about what 360p at 31 did for 1.5 to 9 VMAF less);
 3. while the top rung is under ``top_vmaf`` and within the cap, more quality is there to buy: at
    its resolution and every larger one, the next lower grid CRF, or halfway to it where that one
    is over the cap. Where every point is over the cap, the next higher CRF at the cheapest one.
@@ -83,6 +87,24 @@ def _towards_the_top(
     return wanted
 
 
+def _sizes(
+    points: Sequence[RatePoint],
+    tried: set[Trial],
+    heights: Sequence[int],
+    inner: Sequence[int],
+    options: PerTitleOptions,
+) -> Sequence[int]:
+    """The resolutions to try at the inner CRFs: all but the smallest, and that one too once the
+    others are tried and no point costs within a rung step of the floor."""
+    if len(heights) < 2:
+        return heights
+    larger = heights[:-1]
+    others_tried = all((h, c) in tried for h in larger for c in inner)
+    if others_tried and min(p.bitrate for p in points) > options.max_ratio * options.min_bitrate:
+        return heights
+    return larger
+
+
 def next_trials(
     points: Sequence[RatePoint], heights: Sequence[int], crfs: Sequence[int], options: PerTitleOptions
 ) -> list[Trial]:
@@ -97,7 +119,12 @@ def next_trials(
     tried = {(p.height, round(crf_of(p))) for p in points}
     wanted: list[Trial] = []
     if not floor_reached(points, options):
-        wanted += [(h, crf) for h in heights for crf in inner if (h, crf) not in tried]
+        wanted += [
+            (h, crf)
+            for h in _sizes(points, tried, heights, inner, options)
+            for crf in inner
+            if (h, crf) not in tried
+        ]
     hull = upper_hull(points)
     if any(p.bitrate <= options.max_bitrate for p in hull):
         top = top_point(hull, options)

@@ -47,20 +47,41 @@ def test_inner_crfs_drop_the_grid_ends() -> None:
     assert inner_crfs((20, 30)) == (20, 30)
 
 
-def test_one_trial_first_then_the_inner_crfs_everywhere_and_the_top_rungs_lower_crf() -> None:
+def test_one_trial_first_then_the_inner_crfs_and_the_top_rungs_lower_crf() -> None:
     passes = _run(_title())
     assert passes == [
         [(1080, 25)],
-        # 1080p@25 is short of 95 VMAF: its next lower CRF, with the inner CRFs everywhere
-        [(1080, 31), (720, 25), (720, 31), (540, 25), (540, 31), (1080, 19)],
+        # 1080p@25 is short of 95 VMAF: its next lower CRF, with the inner CRFs at the larger sizes
+        [(1080, 31), (720, 25), (720, 31), (1080, 19)],
+        # the cheapest point, 720p@31, costs 450 kb/s: over twice the 150 kb/s floor, so the
+        # smallest size is tried for the bottom rung
+        [(540, 25), (540, 31)],
     ]
     assert sum(map(len, passes)) == 7  # of the grid's 12
+
+
+def test_the_smallest_size_is_not_tried_where_the_larger_ones_reach_near_the_floor() -> None:
+    # the bench pattern master's trials (rounded): 360p@31 costs 160 kb/s, within a rung step
+    # (2x) of the 150 kb/s floor, and 240p at CRF 25 would cost 140 kb/s for 63 VMAF to its 69
+    rows = {
+        720: {19: (3190, 97.7), 25: (1773, 94.8), 31: (820, 88.6)},
+        540: {25: (701, 87.5), 31: (334, 80.6)},
+        360: {25: (268, 77.9), 31: (160, 69.4)},
+        240: {25: (140, 63.2), 31: (97, 51.5)},
+    }
+    pattern = {(h, c): _p(k, q, h, c) for h, row in rows.items() for c, (k, q) in row.items()}
+    passes = _run(pattern, heights=(720, 540, 360, 240))
+    assert passes == [[(720, 25)], [(720, 31), (540, 25), (540, 31), (360, 25), (360, 31), (720, 19)]]
+    # a floor under half of 160 kb/s: then 240p is tried, in a pass of its own
+    options = PerTitleOptions(crfs=GRID, min_bitrate=79_000)
+    passes = _run(pattern, options, heights=(720, 540, 360, 240))
+    assert passes[2:] == [[(240, 25), (240, 31)]]
 
 
 def test_a_saturated_top_asks_for_no_lower_crf() -> None:
     title = _title()
     title[(1080, 25)] = _p(4013, 95.5, 1080, 25)
-    assert _run(title) == [[(1080, 25)], [(1080, 31), (720, 25), (720, 31), (540, 25), (540, 31)]]
+    assert _run(title) == [[(1080, 25)], [(1080, 31), (720, 25), (720, 31)], [(540, 25), (540, 31)]]
 
 
 def test_a_still_slide_stops_at_its_first_trial() -> None:
@@ -81,9 +102,10 @@ def test_grain_over_the_cap_gets_the_crf_halfway_at_the_top_resolution() -> None
     passes = _run(noisy, heights=(720, 540, 360))
     assert passes == [
         [(720, 25)],
-        [(720, 31), (540, 25), (540, 31), (360, 25), (360, 31)],
-        # the top rung is 540p@25: its lower CRF, and 720p halfway between 31 and the 25 over the cap
-        [(540, 19), (720, 28)],
+        [(720, 31), (540, 25), (540, 31)],
+        # 540p@31 costs 566 kb/s, far over the floor: 360p for the bottom rung; the top rung is
+        # 540p@25: its lower CRF, and 720p halfway between 31 and the 25 over the cap
+        [(360, 25), (360, 31), (540, 19), (720, 28)],
     ]  # 720p@28 is then the top rung, and there is no whole-grid CRF between 25 and 28 to try
 
 

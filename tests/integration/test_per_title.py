@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from encoder.per_title import PerTitlePlan, crf_of
+from encoder.per_title import PerTitleOptions, PerTitlePlan, crf_of
 from tests.conftest import vodpipe_env
 from tests.processes import Server, run_cli
 
@@ -82,10 +82,16 @@ def test_the_plan_is_stored_with_the_title_and_the_published_ladder_is_its_choic
     plan = _plan(run, "whole")
     reports = run.data / "reports/whole" / run.versions["whole"]
     assert (reports / "hull.svg").read_bytes().startswith(b"<?xml")
-    # 540p, 360p, 240p of the test ladder at the grid's inner CRFs, the grid's ends only where
-    # the top rung asks for more quality: well under the whole grid (3 x 4)
-    assert {p.height for p in plan.trials} == {540, 360, 240}
-    assert 3 * 2 <= len(plan.trials) < 3 * 4
+    # 540p and 360p of the test ladder at the grid's inner CRFs, the grid's ends only where the
+    # top rung asks for more quality: well under the whole grid (3 x 4); 240p, which only serves
+    # the bottom rung, only where the larger sizes leave every point over a rung step (2x) above
+    # the floor
+    heights = {p.height for p in plan.trials}
+    assert {540, 360} <= heights <= {540, 360, 240}
+    cheapest = min(p.bitrate for p in plan.trials if p.height > 240)
+    options = PerTitleOptions()
+    assert (240 in heights) == (cheapest > options.max_ratio * options.min_bitrate)
+    assert 2 * 2 <= len(plan.trials) < 3 * 4
     assert plan.chosen
     assert all(p in plan.hull for p in plan.chosen)
     published = [(r["id"], r["height"]) for r in record["renditions"] if r["kind"] == "video"]
