@@ -42,7 +42,8 @@ class PerTitleOptions:
     max_ratio: float = 2.0  # ...and at most this bitrate ratio (where the hull allows both)
     # x264 CRF grid: 4 points, 6 apart (about 2x rate each, the rungs' own max_ratio), from
     # near-transparent to the floor's quality; each point costs a trial and its VMAF, so only
-    # the inner ones are tried everywhere, the ends where the hull needs them (encoder.trial_grid).
+    # the inner ones are tried at every resolution (the smallest only where the bottom rung needs
+    # it), the ends where the hull needs them (encoder.trial_grid).
     crfs: tuple[int, ...] = (19, 25, 31, 37)
     # The full encode's own preset (capped at the base ladder's, never slower): a faster preset
     # predicts the encode badly (superfast has no mb-tree, so at one CRF it spends about 2-3x the
