@@ -187,7 +187,8 @@ def run_trials(
 
     frames = [workdir / f"excerpt-{e}.nut" for e in range(len(excerpts))]
 
-    def run_pass(trials: Sequence[Trial], first: bool) -> None:
+    def run_pass(trials: Sequence[Trial]) -> None:
+        first = not measured.bits  # no trial measured yet: this run decodes the excerpts
         by_size = [(size, planned, [c for h, c in trials if h == size.height]) for size, planned in sizes]
         by_size = [(size, planned, crfs) for size, planned, crfs in by_size if crfs]
         for e, excerpt in enumerate(excerpts):
@@ -223,10 +224,8 @@ def run_trials(
 
     heights = sorted({size.height for size, _ in sizes}, reverse=True)
     trials = next_trials([], heights, options.crfs, options)
-    first = True
     while trials:
-        run_pass(trials, first)
-        first = False
+        run_pass(trials)
         trials = next_trials(measured.points(seconds), heights, options.crfs, options)
     for path in frames:
         path.unlink(missing_ok=True)
